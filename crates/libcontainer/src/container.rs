@@ -1,0 +1,790 @@
+//! The lifecycle operations of runtime.md: create, start, state, kill,
+//! delete, list. A [`Runtime`] is a state root; every operation names a
+//! container by id, takes its lock, works and releases it.
+//!
+//! Process model: `create` clones the init straight into its new namespaces,
+//! does the outside work (cgroup, id maps, createRuntime hooks) while the init
+//! waits on the channel, records the state once the init reports ready and
+//! returns. The init then blocks on the exec fifo until `start` reads it. No
+//! process of ours stays behind.
+
+use std::collections::HashMap;
+use std::fs;
+use std::io::Write;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
+
+use nix::sched::CloneFlags;
+use nix::sys::signal::{self, Signal};
+use nix::sys::wait::{waitpid, WaitStatus};
+use nix::unistd::Pid;
+use oci_spec::runtime::{
+    LinuxDeviceCgroup, LinuxDeviceType, LinuxNamespaceType, LinuxResources, Spec,
+};
+use serde::Serialize;
+
+use crate::cgroups;
+use crate::error::{Context, Error, Result};
+use crate::hooks::{self, HookKind};
+use crate::process::channel::{self, FromInit, ToInit};
+use crate::process::clone::{clone_process, Forked};
+use crate::process::init::{self, clone_flag, InitContext};
+use crate::security::seccomp;
+use crate::spec::{Bundle, OCI_VERSION};
+use crate::state::{rfc3339_nano, ContainerDir, ContainerState, StateError, StateRoot};
+
+/// A container's status, as runtime.md defines it (plus runc's `paused`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Being created.
+    Creating,
+    /// Created; the user process has not been started.
+    Created,
+    /// The user process runs.
+    Running,
+    /// Frozen in its cgroup.
+    Paused,
+    /// The process has exited.
+    Stopped,
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Status::Creating => "creating",
+            Status::Created => "created",
+            Status::Running => "running",
+            Status::Paused => "paused",
+            Status::Stopped => "stopped",
+        })
+    }
+}
+
+/// The state runtime.md "State" defines, with runc's extra fields, as `husk state` prints it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OciState {
+    /// Spec version of this state.
+    pub oci_version: String,
+    /// Container id.
+    pub id: String,
+    /// Init pid on the host; 0 once stopped.
+    pub pid: i32,
+    /// Current status.
+    pub status: Status,
+    /// Absolute bundle path.
+    pub bundle: PathBuf,
+    /// Absolute rootfs path (runc).
+    pub rootfs: PathBuf,
+    /// Creation time (runc).
+    pub created: String,
+    /// Annotations from config.json.
+    #[serde(skip_serializing_if = "HashMap::is_empty")]
+    pub annotations: HashMap<String, String>,
+    /// Owner of the container (runc).
+    pub owner: String,
+}
+
+/// How to create a container (runc's `create` flags).
+#[derive(Debug, Clone, Default)]
+pub struct CreateOptions {
+    /// Container id.
+    pub id: String,
+    /// Bundle directory.
+    pub bundle: PathBuf,
+    /// Unix socket that receives the pty master when `process.terminal` is true.
+    pub console_socket: Option<PathBuf>,
+    /// File to write the init's pid to.
+    pub pid_file: Option<PathBuf>,
+    /// Use chroot after moving the rootfs instead of pivot_root.
+    pub no_pivot: bool,
+    /// Do not give the container its own session keyring.
+    pub no_new_keyring: bool,
+    /// Pass fds 3..3+N to the container process.
+    pub preserve_fds: u32,
+}
+
+/// A container that `create` made. Dropping it does nothing to the container.
+#[derive(Debug)]
+pub struct Created {
+    /// Container id.
+    pub id: String,
+    /// Host pid of the init (our child until we exit).
+    pub pid: Pid,
+}
+
+/// A state root and the operations on the containers in it.
+#[derive(Debug, Clone)]
+pub struct Runtime {
+    root: StateRoot,
+}
+
+impl Runtime {
+    /// Containers live under `root` (e.g. `/run/husk`).
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Runtime {
+            root: StateRoot::new(root),
+        }
+    }
+
+    /// runtime.md "create": build the container from `opts.bundle` and leave it `created`.
+    #[tracing::instrument(level = "debug", skip(self, opts), fields(id = %opts.id))]
+    pub fn create(&self, opts: &CreateOptions) -> Result<Created> {
+        crate::state::validate_id(&opts.id)?;
+        let bundle = Bundle::load(&opts.bundle)?;
+        let filter = bundle
+            .spec
+            .linux()
+            .as_ref()
+            .and_then(|l| l.seccomp().as_ref())
+            .map(seccomp::compile)
+            .transpose()?;
+        let dir = self.root.create(&opts.id)?;
+        match create_in(&dir, &bundle, opts, filter) {
+            Ok(created) => Ok(created),
+            Err(e) => {
+                let _ = dir.remove();
+                Err(e)
+            }
+        }
+    }
+
+    /// runtime.md "start": run the user program of a `created` container.
+    #[tracing::instrument(level = "debug", skip(self))]
+    pub fn start(&self, id: &str) -> Result<()> {
+        let dir = self.root.open(id)?;
+        let state = dir.load()?;
+        match status_of(&dir, &state) {
+            Status::Created => {}
+            Status::Stopped => {
+                return Err(StateError::WrongStatus(format!(
+                    "cannot start a container that has stopped: {id}"
+                ))
+                .into())
+            }
+            s => {
+                return Err(StateError::WrongStatus(format!(
+                    "cannot start an already {s} container: {id}"
+                ))
+                .into())
+            }
+        }
+        if state.config.process().is_none() {
+            return Err(Error::Process(format!(
+                "cannot start container {id}: config.json has no process"
+            )));
+        }
+        release_init(&dir, &state)?;
+        if let Some(list) = state
+            .config
+            .hooks()
+            .as_ref()
+            .and_then(|h| h.poststart().as_ref())
+        {
+            let json = state_json(&oci_state(&dir, &state));
+            hooks::run_all_warn(HookKind::Poststart, list, &json);
+        }
+        Ok(())
+    }
+
+    /// runtime.md "state".
+    pub fn state(&self, id: &str) -> Result<OciState> {
+        let dir = self.root.open(id)?;
+        let state = dir.load()?;
+        Ok(oci_state(&dir, &state))
+    }
+
+    /// runtime.md "kill": send `signal` to the init, or with `all` to every process in the cgroup.
+    #[tracing::instrument(level = "debug", skip(self))]
+    pub fn kill(&self, id: &str, signal: Signal, all: bool) -> Result<()> {
+        let dir = self.root.open(id)?;
+        let state = dir.load()?;
+        let status = status_of(&dir, &state);
+        if all {
+            let cg = cgroup_of(&state)?;
+            for pid in cg.pids()? {
+                let _ = signal::kill(Pid::from_raw(pid), signal);
+            }
+            return Ok(());
+        }
+        if status == Status::Stopped {
+            return Err(StateError::WrongStatus("container not running".into()).into());
+        }
+        signal::kill(Pid::from_raw(state.pid), signal)
+            .ctx(|| format!("send {signal} to container {id} (pid {})", state.pid))
+    }
+
+    /// runtime.md "delete": remove a stopped (or, with `force`, any) container.
+    #[tracing::instrument(level = "debug", skip(self))]
+    pub fn delete(&self, id: &str, force: bool) -> Result<()> {
+        let dir = self.root.open(id)?;
+        let state = dir.load()?;
+        let status = status_of(&dir, &state);
+        match status {
+            Status::Stopped => {}
+            // A created container never ran anything of the user's: runc deletes it without --force.
+            Status::Created | Status::Creating => kill_and_wait(&state)?,
+            _ if force => kill_and_wait(&state)?,
+            s => {
+                return Err(StateError::WrongStatus(format!(
+                    "cannot delete container {id} that is not stopped: {s}"
+                ))
+                .into())
+            }
+        }
+        destroy(dir, &state)
+    }
+
+    /// Every container under the root.
+    pub fn list(&self) -> Result<Vec<OciState>> {
+        let mut out = Vec::new();
+        for id in self.root.list()? {
+            match self.state(&id) {
+                Ok(s) => out.push(s),
+                Err(Error::State(StateError::NotFound(_))) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+
+    /// The state root.
+    pub fn root(&self) -> &Path {
+        self.root.path()
+    }
+}
+
+fn create_in(
+    dir: &ContainerDir,
+    bundle: &Bundle,
+    opts: &CreateOptions,
+    filter: Option<seccomp::Filter>,
+) -> Result<Created> {
+    let spec = &bundle.spec;
+    let linux = spec.linux().as_ref();
+    let namespaces = linux
+        .and_then(|l| l.namespaces().as_ref())
+        .cloned()
+        .unwrap_or_default();
+    // Our own descriptors go above the range --preserve-fds hands to the container.
+    let min_fd = 3 + opts.preserve_fds as RawFd;
+
+    let fifo = dir.fifo_path();
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o622))
+        .ctx(|| format!("mkfifo {}", fifo.display()))?;
+    let fifo_fd = raise_fd(open_path(&fifo)?, min_fd)?;
+
+    let console_socket = match (
+        &opts.console_socket,
+        spec.process().as_ref().and_then(|p| p.terminal()),
+    ) {
+        (Some(path), _) => Some(raise_fd(connect_console(path)?, min_fd)?),
+        (None, Some(true)) => {
+            return Err(Error::Process(
+                "process.terminal is true: --console-socket is required".into(),
+            ))
+        }
+        _ => None,
+    };
+
+    let mut flags = CloneFlags::empty();
+    let mut join = Vec::new();
+    let mut new_cgroup_ns = false;
+    for ns in &namespaces {
+        let kind = clone_flag(ns.typ());
+        match ns.path() {
+            Some(path) => {
+                let fd = raise_fd(open_ns(path, ns.typ())?, min_fd)?;
+                join.push((fd, kind));
+            }
+            None if ns.typ() == LinuxNamespaceType::Cgroup => new_cgroup_ns = true,
+            None => flags |= kind,
+        }
+    }
+    // The user namespace is joined first, so the others are joined with its privileges.
+    join.sort_by_key(|(_, k)| *k != CloneFlags::CLONE_NEWUSER);
+    let mount_ns = namespaces
+        .iter()
+        .any(|n| n.typ() == LinuxNamespaceType::Mount);
+
+    // PID and time namespaces apply to children only: join or create them here,
+    // in the short-lived parent, so the clone lands in them.
+    let time_bit = CloneFlags::from_bits_retain(libc::CLONE_NEWTIME);
+    for (fd, kind) in join
+        .iter()
+        .filter(|(_, k)| *k == CloneFlags::CLONE_NEWPID || *k == time_bit)
+    {
+        nix::sched::setns(fd, *kind).ctx(|| format!("join {kind:?} namespace"))?;
+    }
+    join.retain(|(_, k)| *k != CloneFlags::CLONE_NEWPID && *k != time_bit);
+    if flags.contains(time_bit) {
+        flags.remove(time_bit);
+        nix::sched::unshare(time_bit).ctx(|| "create the time namespace".into())?;
+        write_time_offsets(spec)?;
+    }
+
+    let cgroup = cgroups::manager(
+        linux
+            .and_then(|l| l.cgroups_path().as_ref())
+            .and_then(|p| p.to_str()),
+        &opts.id,
+    )?;
+    let (parent_end, init_end) = channel::pair().map_err(|e| Error::Process(e.to_string()))?;
+
+    // SAFETY: the runtime is single-threaded here, and the child ends in
+    // init::run, which never returns.
+    let forked =
+        unsafe { clone_process(flags.bits()) }.ctx(|| "clone the container init".into())?;
+    let pid = match forked {
+        Forked::Child => {
+            dir.forget_lock_in_child();
+            drop(parent_end);
+            init::run(InitContext {
+                id: &opts.id,
+                spec,
+                rootfs: &bundle.rootfs,
+                bundle: &bundle.path,
+                channel: init_end,
+                fifo: fifo_fd,
+                console_socket,
+                preserve_fds: opts.preserve_fds as i32,
+                join,
+                new_cgroup_ns,
+                mount_ns,
+                no_pivot: opts.no_pivot,
+                no_new_keyring: opts.no_new_keyring,
+                seccomp: filter,
+                setgroups_allowed: true,
+            })
+        }
+        Forked::Parent(pid) => pid,
+    };
+    drop(init_end);
+    drop(console_socket);
+    drop(fifo_fd);
+
+    let abort = |e: Error| -> Error {
+        let _ = signal::kill(pid, Signal::SIGKILL);
+        let _ = waitpid(pid, None);
+        let _ = cgroup.destroy();
+        e
+    };
+    let mut state = ContainerState {
+        oci_version: OCI_VERSION.into(),
+        id: opts.id.clone(),
+        pid: pid.as_raw(),
+        pid_start_time: 0,
+        bundle: bundle.path.clone(),
+        rootfs: bundle.rootfs.clone(),
+        created: rfc3339_nano(SystemTime::now()),
+        owner: owner_name(),
+        annotations: spec.annotations().clone().unwrap_or_default(),
+        cgroup: None,
+        config: spec.clone(),
+    };
+    let outside = || -> Result<()> {
+        if flags.contains(CloneFlags::CLONE_NEWUSER) {
+            write_id_maps(pid, spec)?;
+        }
+        cgroup.apply(pid.as_raw())?;
+        cgroup.set(&resources_with_default_devices(spec))?;
+        parent_end
+            .send_to_init(ToInit::Proceed)
+            .map_err(|e| Error::Process(e.to_string()))?;
+        loop {
+            match parent_end.recv_from_init() {
+                Ok(FromInit::Ready) => return Ok(()),
+                Ok(FromInit::RunCreateRuntimeHooks) => {
+                    let json = serde_json::json!({
+                        "ociVersion": OCI_VERSION, "id": opts.id, "status": "creating",
+                        "pid": pid.as_raw(), "bundle": bundle.path,
+                        "annotations": state.annotations,
+                    })
+                    .to_string();
+                    let hooks = spec.hooks().as_ref();
+                    for (kind, list) in [
+                        (
+                            HookKind::Prestart,
+                            hooks.and_then(|h| h.prestart().as_ref()),
+                        ),
+                        (
+                            HookKind::CreateRuntime,
+                            hooks.and_then(|h| h.create_runtime().as_ref()),
+                        ),
+                    ] {
+                        if let Some(list) = list {
+                            hooks::run_all(kind, list, &json)
+                                .map_err(|e| Error::Process(e.to_string()))?;
+                        }
+                    }
+                    parent_end
+                        .send_to_init(ToInit::HooksDone)
+                        .map_err(|e| Error::Process(e.to_string()))?;
+                }
+                Ok(FromInit::Failed(msg)) => return Err(Error::Process(msg)),
+                Err(e) => {
+                    let status = waitpid(pid, None).ok();
+                    return Err(Error::Process(format!(
+                        "container init exited before it was ready ({e}; {status:?})"
+                    )));
+                }
+            }
+        }
+    };
+    outside().map_err(abort)?;
+    state.pid_start_time = start_time(pid.as_raw()).unwrap_or(0);
+    state.cgroup = Some(cgroup.state());
+    dir.save(&state).map_err(|e| abort(e.into()))?;
+    if let Some(pid_file) = &opts.pid_file {
+        write_pid_file(pid_file, pid.as_raw()).map_err(abort)?;
+    }
+    Ok(Created {
+        id: opts.id.clone(),
+        pid,
+    })
+}
+
+/// The cgroup manager of an existing container.
+fn cgroup_of(state: &ContainerState) -> Result<Box<dyn cgroups::Manager>> {
+    match &state.cgroup {
+        Some(cg) => Ok(cgroups::manager_from_state(cg)?),
+        None => Err(Error::Process(format!(
+            "container {} has no cgroup recorded",
+            state.id
+        ))),
+    }
+}
+
+/// Open a file with O_PATH (no permission needed, nothing triggered).
+fn open_path(path: &Path) -> Result<OwnedFd> {
+    let f = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_PATH | libc::O_CLOEXEC)
+        .open(path)
+        .ctx(|| format!("open {}", path.display()))?;
+    Ok(f.into())
+}
+
+/// Move `fd` to a number >= `min` (close-on-exec), keeping it clear of --preserve-fds.
+fn raise_fd(fd: OwnedFd, min: RawFd) -> Result<OwnedFd> {
+    if fd.as_raw_fd() >= min {
+        return Ok(fd);
+    }
+    let new = nix::fcntl::fcntl(fd.as_raw_fd(), nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(min))
+        .ctx(|| "dup descriptor".into())?;
+    // SAFETY: F_DUPFD_CLOEXEC returned a new descriptor we own.
+    Ok(unsafe { OwnedFd::from_raw_fd(new) })
+}
+
+fn connect_console(path: &Path) -> Result<OwnedFd> {
+    let sock = std::os::unix::net::UnixStream::connect(path)
+        .ctx(|| format!("connect to --console-socket {}", path.display()))?;
+    Ok(sock.into())
+}
+
+/// Open a namespace file and check it is a namespace of the expected type.
+fn open_ns(path: &Path, typ: LinuxNamespaceType) -> Result<OwnedFd> {
+    let fd: OwnedFd = fs::File::open(path)
+        .ctx(|| format!("namespace {typ:?} path {}", path.display()))?
+        .into();
+    const NS_GET_NSTYPE: libc::c_ulong = 0xb703;
+    // SAFETY: ioctl on a descriptor we own; no memory is passed.
+    let got = unsafe { libc::ioctl(fd.as_raw_fd(), NS_GET_NSTYPE) };
+    if got < 0 {
+        return Err(Error::Process(format!(
+            "linux.namespaces: {} is not a namespace file",
+            path.display()
+        )));
+    }
+    if got != clone_flag(typ).bits() {
+        return Err(Error::Process(format!(
+            "linux.namespaces: {} is not a {typ:?} namespace",
+            path.display()
+        )));
+    }
+    Ok(fd)
+}
+
+fn write_time_offsets(spec: &Spec) -> Result<()> {
+    let Some(offsets) = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.time_offsets().as_ref())
+    else {
+        return Ok(());
+    };
+    let mut text = String::new();
+    for (clock, off) in offsets {
+        text.push_str(&format!(
+            "{clock} {} {}\n",
+            off.secs().unwrap_or(0),
+            off.nanosecs().unwrap_or(0)
+        ));
+    }
+    fs::write("/proc/self/timens_offsets", &text)
+        .ctx(|| format!("linux.timeOffsets: write {text:?}"))
+}
+
+fn write_id_maps(pid: Pid, spec: &Spec) -> Result<()> {
+    let linux = spec.linux().as_ref();
+    let fmt = |maps: Option<&Vec<oci_spec::runtime::LinuxIdMapping>>| {
+        maps.into_iter()
+            .flatten()
+            .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
+            .collect::<String>()
+    };
+    let uid = fmt(linux.and_then(|l| l.uid_mappings().as_ref()));
+    let gid = fmt(linux.and_then(|l| l.gid_mappings().as_ref()));
+    fs::write(format!("/proc/{pid}/uid_map"), &uid)
+        .ctx(|| format!("linux.uidMappings: write {uid:?}"))?;
+    fs::write(format!("/proc/{pid}/gid_map"), &gid)
+        .ctx(|| format!("linux.gidMappings: write {gid:?}"))?;
+    Ok(())
+}
+
+/// runc's rule: the config's device rules, then the devices every container
+/// may use (config-linux.md "Default Devices" plus ptys and tun), then each
+/// device the config creates.
+fn resources_with_default_devices(spec: &Spec) -> LinuxResources {
+    let linux = spec.linux().as_ref();
+    let mut res = linux
+        .and_then(|l| l.resources().clone())
+        .unwrap_or_default();
+    let mut rules: Vec<LinuxDeviceCgroup> = res.devices().clone().unwrap_or_default();
+    let rule = |typ: LinuxDeviceType, major: Option<i64>, minor: Option<i64>, access: &str| {
+        let mut r = LinuxDeviceCgroup::default();
+        r.set_allow(true)
+            .set_typ(Some(typ))
+            .set_major(major)
+            .set_minor(minor)
+            .set_access(Some(access.into()));
+        r
+    };
+    use LinuxDeviceType::{B, C};
+    rules.push(rule(C, None, None, "m"));
+    rules.push(rule(B, None, None, "m"));
+    for (_, major, minor) in crate::rootfs::devices::DEFAULT_DEVICES {
+        rules.push(rule(C, Some(major as i64), Some(minor as i64), "rwm"));
+    }
+    rules.push(rule(C, Some(136), None, "rwm")); // /dev/pts/*
+    rules.push(rule(C, Some(5), Some(2), "rwm")); // /dev/ptmx
+    rules.push(rule(C, Some(5), Some(1), "rwm")); // /dev/console
+    rules.push(rule(C, Some(10), Some(200), "rwm")); // /dev/net/tun
+    for d in linux
+        .and_then(|l| l.devices().as_ref())
+        .into_iter()
+        .flatten()
+    {
+        let typ = if d.typ() == LinuxDeviceType::U {
+            C
+        } else {
+            d.typ()
+        };
+        rules.push(rule(typ, Some(d.major()), Some(d.minor()), "rwm"));
+    }
+    res.set_devices(Some(rules));
+    res
+}
+
+fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
+    // Written beside the target and renamed, so a reader never sees it empty.
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(
+        ".{}.husk-tmp",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("pid")
+    ));
+    let mut f = fs::File::create(&tmp).ctx(|| format!("--pid-file {}", tmp.display()))?;
+    f.write_all(pid.to_string().as_bytes())
+        .ctx(|| format!("--pid-file {}", tmp.display()))?;
+    drop(f);
+    fs::rename(&tmp, path).ctx(|| format!("--pid-file {}", path.display()))
+}
+
+fn owner_name() -> String {
+    // runc reports the state dir owner's name in `list` and "" in `state`; keep "" here.
+    String::new()
+}
+
+/// Field 22 of /proc/PID/stat: when the process started, in clock ticks since boot.
+fn start_time(pid: i32) -> Option<u64> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may contain spaces and parentheses: split after the last ')'.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    rest.split(' ').nth(19)?.parse().ok()
+}
+
+fn process_state(pid: i32) -> Option<char> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat[stat.rfind(')')? + 2..].chars().next()
+}
+
+/// Is the recorded init still alive (and still the same process)?
+fn init_alive(state: &ContainerState) -> bool {
+    if state.pid <= 0 {
+        return false;
+    }
+    match process_state(state.pid) {
+        None | Some('Z') | Some('X') => false,
+        Some(_) => start_time(state.pid) == Some(state.pid_start_time),
+    }
+}
+
+fn status_of(dir: &ContainerDir, state: &ContainerState) -> Status {
+    if !init_alive(state) {
+        return Status::Stopped;
+    }
+    if dir.fifo_path().exists() {
+        return Status::Created;
+    }
+    if let Ok(cg) = cgroup_of(state) {
+        if cg.is_frozen().unwrap_or(false) {
+            return Status::Paused;
+        }
+    }
+    Status::Running
+}
+
+fn oci_state(dir: &ContainerDir, state: &ContainerState) -> OciState {
+    let status = status_of(dir, state);
+    OciState {
+        oci_version: state.oci_version.clone(),
+        id: state.id.clone(),
+        pid: if status == Status::Stopped {
+            0
+        } else {
+            state.pid
+        },
+        status,
+        bundle: state.bundle.clone(),
+        rootfs: state.rootfs.clone(),
+        created: state.created.clone(),
+        annotations: state.annotations.clone(),
+        owner: state.owner.clone(),
+    }
+}
+
+/// The state as hooks and `husk state` print it.
+pub fn state_json(state: &OciState) -> String {
+    serde_json::to_string(state).unwrap_or_default()
+}
+
+/// Open the exec fifo and read the init's byte: that lets it `execve`.
+fn release_init(dir: &ContainerDir, state: &ContainerState) -> Result<()> {
+    let path = dir.fifo_path();
+    // Non-blocking open never waits; then poll, checking that the init is alive,
+    // so a dead init cannot hang `start`.
+    let fifo = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(&path)
+        .ctx(|| format!("open exec fifo {}", path.display()))?;
+    let mut pfd = [nix::poll::PollFd::new(
+        std::os::fd::AsFd::as_fd(&fifo),
+        nix::poll::PollFlags::POLLIN,
+    )];
+    loop {
+        match nix::poll::poll(&mut pfd, nix::poll::PollTimeout::from(100u16)) {
+            Ok(0) | Err(nix::Error::EINTR) => {
+                if !init_alive(state) {
+                    return Err(Error::Process(format!(
+                        "cannot start container {}: its init process has exited",
+                        state.id
+                    )));
+                }
+            }
+            Ok(_) => break,
+            Err(e) => return Err(e).ctx(|| "poll exec fifo".into()),
+        }
+    }
+    let mut buf = [0u8; 1];
+    let n = nix::unistd::read(fifo.as_raw_fd(), &mut buf).ctx(|| "read exec fifo".into())?;
+    fs::remove_file(&path).ctx(|| format!("remove {}", path.display()))?;
+    if n == 0 {
+        return Err(Error::Process(format!(
+            "cannot start container {}: its init process has exited",
+            state.id
+        )));
+    }
+    Ok(())
+}
+
+/// SIGKILL the init and wait (it is not our child) until it is gone.
+fn kill_and_wait(state: &ContainerState) -> Result<()> {
+    if !init_alive(state) {
+        return Ok(());
+    }
+    let pid = Pid::from_raw(state.pid);
+    // Without its own pid namespace the init's death does not take the other
+    // processes with it: kill the whole cgroup.
+    let own_pidns = state
+        .config
+        .linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().as_ref())
+        .is_some_and(|ns| {
+            ns.iter()
+                .any(|n| n.typ() == LinuxNamespaceType::Pid && n.path().is_none())
+        });
+    if !own_pidns {
+        if let Ok(cg) = cgroup_of(state) {
+            let _ = cg.freeze();
+            for p in cg.pids().unwrap_or_default() {
+                let _ = signal::kill(Pid::from_raw(p), Signal::SIGKILL);
+            }
+            let _ = cg.thaw();
+        }
+    }
+    let _ = signal::kill(pid, Signal::SIGKILL);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while init_alive(state) {
+        // Reap it if it happens to be our child (husk run).
+        let _ = waitpid(pid, Some(nix::sys::wait::WaitPidFlag::WNOHANG));
+        if Instant::now() > deadline {
+            return Err(Error::Process(format!(
+                "container {} (pid {pid}) did not die after SIGKILL",
+                state.id
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    Ok(())
+}
+
+/// Remove everything the container had: cgroup, state; then poststop hooks.
+fn destroy(dir: ContainerDir, state: &ContainerState) -> Result<()> {
+    let cg = cgroup_of(state)?;
+    cg.destroy()?;
+    let json = state_json(&OciState {
+        status: Status::Stopped,
+        ..oci_state(&dir, state)
+    });
+    dir.remove()?;
+    if let Some(list) = state
+        .config
+        .hooks()
+        .as_ref()
+        .and_then(|h| h.poststop().as_ref())
+    {
+        hooks::run_all_warn(HookKind::Poststop, list, &json);
+    }
+    Ok(())
+}
+
+/// Wait for our child `pid` (the init, for `husk run`) and turn its end into an exit code.
+pub fn wait_exit_code(pid: Pid) -> Result<i32> {
+    loop {
+        match waitpid(pid, None) {
+            Ok(WaitStatus::Exited(_, code)) => return Ok(code),
+            Ok(WaitStatus::Signaled(_, sig, _)) => return Ok(128 + sig as i32),
+            Ok(_) => continue,
+            Err(nix::Error::EINTR) => continue,
+            Err(e) => return Err(e).ctx(|| format!("wait for pid {pid}")),
+        }
+    }
+}

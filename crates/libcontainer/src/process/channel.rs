@@ -1,0 +1,162 @@
+//! The typed channel between the runtime (parent) and the container's init.
+//!
+//! A `SOCK_SEQPACKET` socketpair: every message is one packet, so there is no
+//! framing to get wrong, and a peer that dies shows up as end-of-file. Each
+//! message is a one-byte tag followed by an optional UTF-8 payload.
+
+use std::os::fd::{AsRawFd, OwnedFd};
+
+use nix::sys::socket::{self, AddressFamily, MsgFlags, SockFlag, SockType};
+
+/// Messages the parent sends to the init.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ToInit {
+    /// The parent has done its outside work (cgroup, id maps); go on.
+    Proceed,
+    /// The hooks the init asked for have run.
+    HooksDone,
+}
+
+/// Messages the init sends to the parent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FromInit {
+    /// The runtime environment exists; run `prestart` and `createRuntime` hooks now.
+    RunCreateRuntimeHooks,
+    /// Setup is complete; the init now waits on the exec fifo.
+    Ready,
+    /// Setup failed; the text says why. The init exits after sending it.
+    Failed(String),
+}
+
+const MAX_PACKET: usize = 64 * 1024;
+
+/// One end of the channel.
+#[derive(Debug)]
+pub struct Channel {
+    fd: OwnedFd,
+}
+
+/// Errors on the channel.
+#[derive(Debug, thiserror::Error)]
+pub enum ChannelError {
+    /// The peer closed its end (it exited).
+    #[error("the other side of the init channel closed")]
+    Closed,
+    /// A packet that is not a known message.
+    #[error("unexpected message on the init channel: {0:?}")]
+    Unexpected(Vec<u8>),
+    /// The socket call failed.
+    #[error("init channel: {0}")]
+    Sys(#[from] nix::Error),
+}
+
+/// A connected pair: (parent end, init end). Both are close-on-exec.
+pub fn pair() -> Result<(Channel, Channel), ChannelError> {
+    let (a, b) = socket::socketpair(
+        AddressFamily::Unix,
+        SockType::SeqPacket,
+        None,
+        SockFlag::SOCK_CLOEXEC,
+    )?;
+    Ok((Channel { fd: a }, Channel { fd: b }))
+}
+
+impl Channel {
+    fn send_raw(&self, tag: u8, payload: &[u8]) -> Result<(), ChannelError> {
+        let mut buf = Vec::with_capacity(1 + payload.len());
+        buf.push(tag);
+        buf.extend_from_slice(&payload[..payload.len().min(MAX_PACKET - 1)]);
+        loop {
+            match socket::send(self.fd.as_raw_fd(), &buf, MsgFlags::MSG_NOSIGNAL) {
+                Ok(_) => return Ok(()),
+                Err(nix::Error::EINTR) => continue,
+                Err(nix::Error::EPIPE) | Err(nix::Error::ECONNRESET) => {
+                    return Err(ChannelError::Closed)
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    fn recv_raw(&self) -> Result<Vec<u8>, ChannelError> {
+        let mut buf = vec![0u8; MAX_PACKET];
+        loop {
+            match socket::recv(self.fd.as_raw_fd(), &mut buf, MsgFlags::empty()) {
+                Ok(0) => return Err(ChannelError::Closed),
+                Ok(n) => {
+                    buf.truncate(n);
+                    return Ok(buf);
+                }
+                Err(nix::Error::EINTR) => continue,
+                Err(nix::Error::ECONNRESET) => return Err(ChannelError::Closed),
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Parent side: send a message to the init.
+    pub fn send_to_init(&self, msg: ToInit) -> Result<(), ChannelError> {
+        let tag = match msg {
+            ToInit::Proceed => b'P',
+            ToInit::HooksDone => b'H',
+        };
+        self.send_raw(tag, &[])
+    }
+
+    /// Init side: wait for the parent's next message.
+    pub fn recv_from_parent(&self) -> Result<ToInit, ChannelError> {
+        let buf = self.recv_raw()?;
+        match buf.as_slice() {
+            [b'P'] => Ok(ToInit::Proceed),
+            [b'H'] => Ok(ToInit::HooksDone),
+            _ => Err(ChannelError::Unexpected(buf)),
+        }
+    }
+
+    /// Init side: send a message to the parent.
+    pub fn send_to_parent(&self, msg: &FromInit) -> Result<(), ChannelError> {
+        match msg {
+            FromInit::RunCreateRuntimeHooks => self.send_raw(b'h', &[]),
+            FromInit::Ready => self.send_raw(b'r', &[]),
+            FromInit::Failed(text) => self.send_raw(b'f', text.as_bytes()),
+        }
+    }
+
+    /// Parent side: wait for the init's next message.
+    pub fn recv_from_init(&self) -> Result<FromInit, ChannelError> {
+        let buf = self.recv_raw()?;
+        match buf.split_first() {
+            Some((b'h', [])) => Ok(FromInit::RunCreateRuntimeHooks),
+            Some((b'r', [])) => Ok(FromInit::Ready),
+            Some((b'f', text)) => Ok(FromInit::Failed(String::from_utf8_lossy(text).into_owned())),
+            _ => Err(ChannelError::Unexpected(buf)),
+        }
+    }
+
+    /// The raw descriptor (to keep it clear of preserved fds).
+    pub fn as_raw_fd(&self) -> i32 {
+        self.fd.as_raw_fd()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip() {
+        let (parent, init) = pair().unwrap();
+        parent.send_to_init(ToInit::Proceed).unwrap();
+        assert_eq!(init.recv_from_parent().unwrap(), ToInit::Proceed);
+        init.send_to_parent(&FromInit::Failed("mount /proc: EPERM".into()))
+            .unwrap();
+        init.send_to_parent(&FromInit::Ready).unwrap();
+        assert_eq!(
+            parent.recv_from_init().unwrap(),
+            FromInit::Failed("mount /proc: EPERM".into())
+        );
+        assert_eq!(parent.recv_from_init().unwrap(), FromInit::Ready);
+        drop(init);
+        assert!(matches!(parent.recv_from_init(), Err(ChannelError::Closed)));
+    }
+}

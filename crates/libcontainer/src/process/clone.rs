@@ -1,0 +1,68 @@
+//! Creating the container's init: one `clone3` (or `clone` where a seccomp
+//! profile hides clone3) with every new namespace in its flags.
+//!
+//! The child gets a copy of the parent's memory, like `fork`, so the validated
+//! config crosses to it without being serialised. The caller must be
+//! single-threaded: only the calling thread exists in the child.
+
+use nix::unistd::Pid;
+
+/// Which side of the clone we are on.
+pub enum Forked {
+    /// In the parent; the child's pid (in the parent's pid namespace).
+    Parent(Pid),
+    /// In the child.
+    Child,
+}
+
+#[repr(C)]
+#[derive(Default)]
+struct CloneArgs {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+    set_tid: u64,
+    set_tid_size: u64,
+    cgroup: u64,
+}
+
+/// Clone the calling process with `flags` (CLONE_NEW* bits).
+///
+/// # Safety
+/// The process must be single-threaded, and the child must finish with
+/// `execve` or `_exit` (never return into code that assumes it is the parent).
+pub unsafe fn clone_process(flags: libc::c_int) -> nix::Result<Forked> {
+    let mut args = CloneArgs {
+        flags: flags as u64,
+        exit_signal: libc::SIGCHLD as u64,
+        ..Default::default()
+    };
+    let ret = libc::syscall(
+        libc::SYS_clone3,
+        &mut args as *mut CloneArgs,
+        std::mem::size_of::<CloneArgs>(),
+    );
+    let ret = if ret == -1 && nix::errno::Errno::last() == nix::errno::Errno::ENOSYS {
+        // clone(2) with a null stack behaves like fork: the child runs on a copy of our stack.
+        libc::syscall(
+            libc::SYS_clone,
+            (flags | libc::SIGCHLD) as libc::c_ulong,
+            0usize,
+            0usize,
+            0usize,
+            0usize,
+        )
+    } else {
+        ret
+    };
+    match ret {
+        -1 => Err(nix::errno::Errno::last()),
+        0 => Ok(Forked::Child),
+        pid => Ok(Forked::Parent(Pid::from_raw(pid as i32))),
+    }
+}

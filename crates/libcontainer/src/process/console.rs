@@ -1,0 +1,78 @@
+//! The container's terminal: a pty made inside the container's devpts whose
+//! master goes to the caller over `--console-socket` (SCM_RIGHTS), as runc does.
+
+use std::io::IoSlice;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::path::Path;
+
+use nix::fcntl::OFlag;
+use nix::mount::{mount, MsFlags};
+use nix::pty::{grantpt, posix_openpt, ptsname_r, unlockpt};
+use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags};
+
+use crate::error::{Context, Result};
+
+/// Make a pty, send its master over `socket`, and make the slave the calling
+/// process's stdio and controlling terminal. The slave is given to `uid` so a
+/// non-root process can use it.
+pub fn setup(socket: &OwnedFd, uid: u32) -> Result<()> {
+    let master = posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC)
+        .ctx(|| "open /dev/ptmx".into())?;
+    grantpt(&master).ctx(|| "grantpt".into())?;
+    unlockpt(&master).ctx(|| "unlockpt".into())?;
+    let name = ptsname_r(&master).ctx(|| "ptsname".into())?;
+    let slave = nix::fcntl::open(
+        Path::new(&name),
+        OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .ctx(|| format!("open {name}"))?;
+    // SAFETY: open returned a new descriptor we own.
+    let slave = unsafe { OwnedFd::from_raw_fd(slave) };
+    nix::unistd::fchown(
+        slave.as_raw_fd(),
+        Some(nix::unistd::Uid::from_raw(uid)),
+        None,
+    )
+    .ctx(|| format!("chown {name}"))?;
+
+    // /dev/console in the container is the pty too.
+    if let Ok(console) = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open("/dev/console")
+    {
+        drop(console);
+        mount(
+            Some(name.as_str()),
+            "/dev/console",
+            None::<&str>,
+            MsFlags::MS_BIND,
+            None::<&str>,
+        )
+        .ctx(|| format!("bind {name} to /dev/console"))?;
+    }
+
+    send_fd(socket.as_raw_fd(), master.as_raw_fd(), name.as_bytes())?;
+    drop(master);
+
+    for target in 0..3 {
+        nix::unistd::dup2(slave.as_raw_fd(), target).ctx(|| format!("dup pty to fd {target}"))?;
+    }
+    // SAFETY: TIOCSCTTY on our own stdin, which is the pty slave.
+    if unsafe { libc::ioctl(0, libc::TIOCSCTTY, 0) } < 0 {
+        return Err(nix::Error::last()).ctx(|| "make the pty the controlling terminal".into());
+    }
+    Ok(())
+}
+
+/// Send `fd` over the unix socket `socket` with `name` as the message body.
+pub fn send_fd(socket: RawFd, fd: RawFd, name: &[u8]) -> Result<()> {
+    let iov = [IoSlice::new(name)];
+    let fds = [fd];
+    let cmsg = [ControlMessage::ScmRights(&fds)];
+    sendmsg::<()>(socket, &iov, &cmsg, MsgFlags::empty(), None)
+        .ctx(|| "send the pty master over --console-socket".into())?;
+    Ok(())
+}
