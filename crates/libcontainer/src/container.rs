@@ -275,6 +275,9 @@ fn create_in(
     let fifo = dir.fifo_path();
     nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o622))
         .ctx(|| format!("mkfifo {}", fifo.display()))?;
+    // Not subject to the umask: a non-root container user must be able to open it for writing.
+    fs::set_permissions(&fifo, std::os::unix::fs::PermissionsExt::from_mode(0o622))
+        .ctx(|| format!("chmod {}", fifo.display()))?;
     let fifo_fd = raise_fd(open_path(&fifo)?, min_fd)?;
 
     let console_socket = match (

@@ -18,7 +18,7 @@ use nix::sys::stat::Mode;
 use oci_spec::runtime::{Mount, Spec};
 
 use crate::error::{Context, Error, Result};
-use resolve::{create_file_in_root, fd_path, mkdir_all_in_root};
+use resolve::{create_file_in_root, fd_path, mkdir_all_in_root, open_in_root};
 
 const NONE: Option<&str> = None;
 
@@ -172,10 +172,19 @@ fn mount_one(plan: &RootfsPlan, root: &OwnedFd, m: &Mount) -> Result<()> {
             create_file_in_root(root, dest)
         }
         .ctx(|| format!("create mount point {}", dest.display()))?;
-        let target = fd_path(&target);
         let rec = opts.flags & MsFlags::MS_REC;
-        mount(Some(&source), &target, NONE, MsFlags::MS_BIND | rec, NONE)
-            .ctx(|| format!("bind {}", source.display()))?;
+        mount(
+            Some(&source),
+            &fd_path(&target),
+            NONE,
+            MsFlags::MS_BIND | rec,
+            NONE,
+        )
+        .ctx(|| format!("bind {}", source.display()))?;
+        // The old descriptor names what the mount now covers: reopen to reach the mount.
+        let top =
+            open_in_root(root, dest, libc::O_PATH).ctx(|| format!("open {}", dest.display()))?;
+        let target = fd_path(&top);
         let extra = opts.flags - (MsFlags::MS_BIND | MsFlags::MS_REC | MsFlags::MS_REMOUNT);
         if !extra.is_empty() {
             // A bind mount takes no flags at first: they need a remount, which must
@@ -202,7 +211,11 @@ fn mount_one(plan: &RootfsPlan, root: &OwnedFd, m: &Mount) -> Result<()> {
     let data = (!opts.data.is_empty()).then_some(opts.data.as_str());
     let source = m.source().clone().unwrap_or_else(|| PathBuf::from(typ));
     mount(Some(&source), &target, Some(typ), opts.flags, data).ctx(|| "mount".into())?;
-    propagate(&target, &opts.propagation)
+    if opts.propagation.is_empty() {
+        return Ok(());
+    }
+    let top = open_in_root(root, dest, libc::O_PATH).ctx(|| format!("open {}", dest.display()))?;
+    propagate(&fd_path(&top), &opts.propagation)
 }
 
 fn propagate(target: &Path, changes: &[MsFlags]) -> Result<()> {

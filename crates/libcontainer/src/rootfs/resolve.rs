@@ -69,6 +69,14 @@ pub fn relative(path: &Path) -> PathBuf {
 /// Create every missing directory of `path` inside `root` (mode 0755) and
 /// return an `O_PATH` descriptor of the last one.
 pub fn mkdir_all_in_root(root: &OwnedFd, path: &Path) -> nix::Result<OwnedFd> {
+    mkdir_all_depth(root, path, 0)
+}
+
+fn mkdir_all_depth(root: &OwnedFd, path: &Path, depth: u32) -> nix::Result<OwnedFd> {
+    // The kernel's own limit on nested symlinks.
+    if depth > 40 {
+        return Err(Errno::ELOOP);
+    }
     let rel = relative(path);
     let mut dir = open_in_root(root, Path::new("."), libc::O_PATH | libc::O_DIRECTORY)?;
     let mut done = PathBuf::new();
@@ -82,7 +90,22 @@ pub fn mkdir_all_in_root(root: &OwnedFd, path: &Path) -> nix::Result<OwnedFd> {
                     comp.as_os_str(),
                     Mode::from_bits_truncate(0o755),
                 ) {
-                    Ok(()) | Err(Errno::EEXIST) => {}
+                    Ok(()) => {}
+                    Err(Errno::EEXIST) => {
+                        // A dangling symlink: create what it points to, inside the root.
+                        if let Ok(target) =
+                            nix::fcntl::readlinkat(Some(dir.as_raw_fd()), comp.as_os_str())
+                        {
+                            let target = Path::new(&target);
+                            let parent = done.parent().unwrap_or(Path::new(""));
+                            let resolved = if target.is_absolute() {
+                                target.to_path_buf()
+                            } else {
+                                parent.join(target)
+                            };
+                            mkdir_all_depth(root, &resolved, depth + 1)?;
+                        }
+                    }
                     Err(e) => return Err(e),
                 }
                 dir = open_in_root(root, &done, libc::O_PATH | libc::O_DIRECTORY)?;

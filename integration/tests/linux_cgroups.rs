@@ -1,0 +1,104 @@
+//! config-linux.md "Control groups" (`cgroupsPath`) and a few resources.
+//! Works on cgroup v1 (incl. hybrid) and v2 hosts.
+
+use integration::*;
+use serde_json::json;
+use std::path::PathBuf;
+
+fn cgroup_v2() -> bool {
+    std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists()
+}
+
+/// Host directory of `path` (an absolute cgroupsPath) for `controller`.
+fn cgroup_dir(controller: &str, path: &str) -> PathBuf {
+    let rel = path.trim_start_matches('/');
+    if cgroup_v2() {
+        PathBuf::from("/sys/fs/cgroup").join(rel)
+    } else {
+        PathBuf::from("/sys/fs/cgroup").join(controller).join(rel)
+    }
+}
+
+/// A `sleep 30` container with an absolute cgroupsPath naming its id.
+fn with_cgroups_path(sb: &Sandbox, resources: serde_json::Value) -> (String, String, i32) {
+    let mut b = sb.bundle(&["sleep", "30"]);
+    let id = sb.new_id();
+    let path = format!("/{id}-cg");
+    b.linux()["cgroupsPath"] = json!(path);
+    b.linux()["resources"] = resources;
+    sb.create(&id, &b).ok();
+    let pid = sb.pid_of(&id);
+    (id, path, pid)
+}
+
+/// config-linux.md "Control groups": an absolute cgroupsPath MUST be taken
+/// relative to the cgroups mount point; the container process is placed
+/// there and the cgroup is removed on delete.
+#[test]
+fn cgroups_path_absolute() {
+    let sb = Sandbox::new();
+    let (id, path, pid) = with_cgroups_path(
+        &sb,
+        json!({ "devices": [{ "allow": false, "access": "rwm" }] }),
+    );
+    let dir = cgroup_dir("pids", &path);
+    let procs = read(dir.join("cgroup.procs"));
+    assert!(
+        procs.lines().any(|l| l.trim() == pid.to_string()),
+        "pid {pid} not in {}: {procs:?}",
+        dir.display()
+    );
+    let own = read(format!("/proc/{pid}/cgroup"));
+    assert!(
+        own.lines().any(|l| l.ends_with(&format!(":{path}"))),
+        "{own}"
+    );
+    sb.delete_force(&id).ok();
+    assert!(!dir.exists(), "{} survived delete", dir.display());
+}
+
+/// config-linux.md "PIDs": `limit` is written to pids.max.
+#[test]
+fn pids_limit() {
+    let sb = Sandbox::new();
+    let (_, path, _) = with_cgroups_path(&sb, json!({ "pids": { "limit": 42 } }));
+    assert_eq!(
+        read(cgroup_dir("pids", &path).join("pids.max")).trim(),
+        "42"
+    );
+}
+
+/// config-linux.md "Memory": `limit` is applied to the memory cgroup.
+#[test]
+fn memory_limit() {
+    let sb = Sandbox::new();
+    let (_, path, _) = with_cgroups_path(&sb, json!({ "memory": { "limit": 67108864 } }));
+    let dir = cgroup_dir("memory", &path);
+    let file = if cgroup_v2() {
+        "memory.max"
+    } else {
+        "memory.limit_in_bytes"
+    };
+    assert_eq!(read(dir.join(file)).trim(), "67108864");
+}
+
+/// config-linux.md "Allowed Device Cgroup": with the default deny-all rule
+/// only the default devices are usable; a device node the config did not
+/// allow cannot be opened even by root with CAP_MKNOD.
+#[test]
+fn device_cgroup_denies_unlisted_devices() {
+    let sb = Sandbox::new();
+    let mut b = sb.bundle(&[]);
+    let caps = ["CAP_MKNOD", "CAP_DAC_OVERRIDE"];
+    b.process()["capabilities"] = json!({ "bounding": caps, "effective": caps, "permitted": caps });
+    b.mkdir("/scratch");
+    b.add_mount(json!({ "destination": "/scratch", "type": "tmpfs", "source": "tmpfs", "options": ["dev"] }));
+    let out = sb.sh(
+        &mut b,
+        "mknod /scratch/mem c 1 1 2>&1; head -c 1 /scratch/mem 2>&1 >/dev/null; true",
+    );
+    assert!(
+        out.contains("Operation not permitted") || out.contains("Permission denied"),
+        "{out}"
+    );
+}
