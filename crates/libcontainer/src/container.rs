@@ -185,7 +185,11 @@ impl Runtime {
             .and_then(|h| h.poststart().as_ref())
         {
             let json = state_json(&oci_state(&dir, &state));
-            hooks::run_all_warn(HookKind::Poststart, list, &json);
+            // runtime.md "Lifecycle" 9: a failed poststart hook is an error and stops the container.
+            if let Err(e) = hooks::run_all(HookKind::Poststart, list, &json) {
+                let _ = kill_and_wait(&state);
+                return Err(Error::Process(e.to_string()));
+            }
         }
         Ok(())
     }
@@ -225,8 +229,8 @@ impl Runtime {
         let status = status_of(&dir, &state);
         match status {
             Status::Stopped => {}
-            // A created container never ran anything of the user's: runc deletes it without --force.
-            Status::Created | Status::Creating => kill_and_wait(&state)?,
+            // runtime.md "delete": anything not stopped is an error without --force
+            // (runc 1.1 also deletes `created` containers; the spec does not).
             _ if force => kill_and_wait(&state)?,
             s => {
                 return Err(StateError::WrongStatus(format!(
@@ -309,6 +313,9 @@ fn create_in(
     }
     // The user namespace is joined first, so the others are joined with its privileges.
     join.sort_by_key(|(_, k)| *k != CloneFlags::CLONE_NEWUSER);
+    let user_ns = namespaces
+        .iter()
+        .any(|n| n.typ() == LinuxNamespaceType::User);
     let mount_ns = namespaces
         .iter()
         .any(|n| n.typ() == LinuxNamespaceType::Mount);
@@ -352,6 +359,7 @@ fn create_in(
                 bundle: &bundle.path,
                 channel: init_end,
                 fifo: fifo_fd,
+                released: None,
                 console_socket,
                 preserve_fds: opts.preserve_fds as i32,
                 join,
@@ -361,6 +369,7 @@ fn create_in(
                 no_new_keyring: opts.no_new_keyring,
                 seccomp: filter,
                 setgroups_allowed: true,
+                user_ns,
             })
         }
         Forked::Parent(pid) => pid,
@@ -369,10 +378,20 @@ fn create_in(
     drop(console_socket);
     drop(fifo_fd);
 
+    // runtime.md "Lifecycle" 3-5: a failure here stops and destroys the
+    // container, then the poststop hooks run.
     let abort = |e: Error| -> Error {
         let _ = signal::kill(pid, Signal::SIGKILL);
         let _ = waitpid(pid, None);
         let _ = cgroup.destroy();
+        if let Some(list) = spec.hooks().as_ref().and_then(|h| h.poststop().as_ref()) {
+            let json = serde_json::json!({
+                "ociVersion": OCI_VERSION, "id": opts.id, "status": "stopped",
+                "pid": 0, "bundle": bundle.path,
+                "annotations": spec.annotations().clone().unwrap_or_default(),
+            });
+            hooks::run_all_warn(HookKind::Poststop, list, &json.to_string());
+        }
         e
     };
     let mut state = ContainerState {
@@ -581,10 +600,10 @@ fn resources_with_default_devices(spec: &Spec) -> LinuxResources {
         .into_iter()
         .flatten()
     {
-        let typ = if d.typ() == LinuxDeviceType::U {
-            C
-        } else {
-            d.typ()
+        let typ = match d.typ() {
+            LinuxDeviceType::U => C,
+            LinuxDeviceType::P => continue, // fifos are not governed by the device cgroup
+            t => t,
         };
         rules.push(rule(typ, Some(d.major()), Some(d.minor()), "rwm"));
     }
@@ -713,6 +732,31 @@ fn release_init(dir: &ContainerDir, state: &ContainerState) -> Result<()> {
             "cannot start container {}: its init process has exited",
             state.id
         )));
+    }
+    // The init keeps its end open until execve closes it; anything it writes
+    // before that is the reason it failed (a startContainer hook, seccomp, exec).
+    let mut why = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        match nix::poll::poll(&mut pfd, nix::poll::PollTimeout::from(100u16)) {
+            Ok(0) | Err(nix::Error::EINTR) => {
+                if !init_alive(state) {
+                    break;
+                }
+                continue;
+            }
+            Ok(_) => {}
+            Err(e) => return Err(e).ctx(|| "poll exec fifo".into()),
+        }
+        match nix::unistd::read(fifo.as_raw_fd(), &mut chunk) {
+            Ok(0) => break,
+            Ok(n) => why.extend_from_slice(&chunk[..n]),
+            Err(nix::Error::EAGAIN) | Err(nix::Error::EINTR) => continue,
+            Err(e) => return Err(e).ctx(|| "read exec fifo".into()),
+        }
+    }
+    if !why.is_empty() {
+        return Err(Error::Process(String::from_utf8_lossy(&why).into_owned()));
     }
     Ok(())
 }

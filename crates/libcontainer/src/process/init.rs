@@ -33,8 +33,11 @@ pub struct InitContext<'a> {
     pub bundle: &'a Path,
     /// The init's end of the channel.
     pub channel: Channel,
-    /// `O_PATH` descriptor of the exec fifo; `None` for exec-less flows.
+    /// `O_PATH` descriptor of the exec fifo.
     pub fifo: OwnedFd,
+    /// The fifo's write end once `start` has released us: a failure after that
+    /// is reported through it, and exec closes it (close-on-exec) on success.
+    pub released: Option<RawFd>,
     /// Connected `--console-socket`, when the process wants a terminal.
     pub console_socket: Option<OwnedFd>,
     /// `--preserve-fds`: fds 3..3+N stay open across exec.
@@ -53,6 +56,9 @@ pub struct InitContext<'a> {
     pub seccomp: Option<seccomp::Filter>,
     /// setgroups is allowed (false in a user namespace with setgroups denied).
     pub setgroups_allowed: bool,
+    /// The container has a user namespace (new or joined): become its root,
+    /// and bind device nodes from the host since mknod is not allowed there.
+    pub user_ns: bool,
 }
 
 /// Run the init. Never returns: it ends in `execve` or `_exit`.
@@ -65,13 +71,19 @@ pub fn run(ctx: InitContext) -> ! {
         Err(e) => e,
     };
     let text = err.to_string();
-    // The channel is still open unless the failure came after "ready".
-    if ctx
+    if let Some(fd) = ctx.released {
+        // `start` is reading the fifo until it closes: tell it why we stop.
+        // SAFETY: the descriptor is open; it was stored just after we opened it.
+        let _ = nix::unistd::write(
+            unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) },
+            text.as_bytes(),
+        );
+    } else if ctx
         .channel
         .send_to_parent(&FromInit::Failed(text.clone()))
         .is_err()
     {
-        // After "ready" nobody listens on the channel; stderr is all that is left.
+        // Nobody listens any more; stderr is all that is left.
         let _ = nix::unistd::write(std::io::stderr(), format!("husk init: {text}\n").as_bytes());
     }
     // SAFETY: _exit is always safe; it skips destructors that belong to the parent's copy.
@@ -93,6 +105,15 @@ fn setup_and_exec(ctx: &mut InitContext) -> Result<Never> {
     for (fd, kind) in &ctx.join {
         nix::sched::setns(fd, *kind).ctx(|| format!("join {kind:?} namespace"))?;
     }
+    if ctx.user_ns {
+        // Our credentials still say "host root", which has no mapping in the
+        // new namespace: become the namespace's root before touching files.
+        let root = nix::unistd::Uid::from_raw(0);
+        let root_gid = nix::unistd::Gid::from_raw(0);
+        nix::unistd::setresgid(root_gid, root_gid, root_gid)
+            .ctx(|| "setgid 0 in the user namespace".into())?;
+        nix::unistd::setresuid(root, root, root).ctx(|| "setuid 0 in the user namespace".into())?;
+    }
     if ctx.new_cgroup_ns {
         nix::sched::unshare(CloneFlags::CLONE_NEWCGROUP)
             .ctx(|| "create the cgroup namespace".into())?;
@@ -111,6 +132,7 @@ fn setup_and_exec(ctx: &mut InitContext) -> Result<Never> {
         rootfs: ctx.rootfs,
         bundle: ctx.bundle,
         no_pivot: ctx.no_pivot,
+        user_ns: ctx.user_ns,
         cgroup_ns: ctx.new_cgroup_ns
             || ctx
                 .join
@@ -169,7 +191,7 @@ fn setup_and_exec(ctx: &mut InitContext) -> Result<Never> {
         ctx.channel
             .send_to_parent(&FromInit::Ready)
             .map_err(|e| Error::Process(format!("init: {e}")))?;
-        wait_for_start(&ctx.fifo)?;
+        ctx.released = Some(wait_for_start(&ctx.fifo)?);
         return Err(Error::Process("config has no process to start".into()));
     };
     if let Some(rl) = process.rlimits() {
@@ -216,7 +238,7 @@ fn setup_and_exec(ctx: &mut InitContext) -> Result<Never> {
     ctx.channel
         .send_to_parent(&FromInit::Ready)
         .map_err(|e| Error::Process(format!("init: {e}")))?;
-    wait_for_start(&ctx.fifo)?;
+    ctx.released = Some(wait_for_start(&ctx.fifo)?);
 
     if let Some(list) = hooks.and_then(|h| h.start_container().as_ref()) {
         let state = creating_state_json(ctx.id, ctx.bundle, spec);
@@ -231,7 +253,9 @@ fn setup_and_exec(ctx: &mut InitContext) -> Result<Never> {
 }
 
 /// Block until `start` opens the fifo's other end, then tell it we are going.
-fn wait_for_start(fifo: &OwnedFd) -> Result<()> {
+/// The write end stays open (close-on-exec): `start` reads until it closes, so
+/// it learns whether we reached `execve` or failed on the way.
+fn wait_for_start(fifo: &OwnedFd) -> Result<RawFd> {
     // Re-open the O_PATH descriptor for writing: this blocks until a reader appears.
     let path = format!("/proc/self/fd/{}", fifo.as_raw_fd());
     let fd = loop {
@@ -244,10 +268,10 @@ fn wait_for_start(fifo: &OwnedFd) -> Result<()> {
             other => break other.ctx(|| "open the exec fifo".into())?,
         }
     };
-    let res = nix::unistd::write(unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) }, b"0");
-    let _ = nix::unistd::close(fd);
-    res.ctx(|| "write the exec fifo".into())?;
-    Ok(())
+    // SAFETY: `fd` was just opened and stays open until exec.
+    nix::unistd::write(unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) }, b"0")
+        .ctx(|| "write the exec fifo".into())?;
+    Ok(fd)
 }
 
 /// Until exec, the init is PID 1 of its namespace and ignores signals it has no

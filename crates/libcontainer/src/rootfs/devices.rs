@@ -23,7 +23,7 @@ pub const DEFAULT_DEVICES: [(&str, u64, u64); 6] = [
 ];
 
 /// Create the default devices (mode 0666, root-owned) unless the config lists them itself.
-pub fn create_default(root: &OwnedFd, spec: &Spec) -> Result<()> {
+pub fn create_default(root: &OwnedFd, spec: &Spec, bind: bool) -> Result<()> {
     let configured = |p: &str| {
         spec.linux()
             .as_ref()
@@ -34,22 +34,21 @@ pub fn create_default(root: &OwnedFd, spec: &Spec) -> Result<()> {
         if configured(path) {
             continue;
         }
-        make_node(
-            root,
-            Path::new(path),
-            SFlag::S_IFCHR,
+        let node = Node {
+            kind: SFlag::S_IFCHR,
             major,
             minor,
-            0o666,
-            0,
-            0,
-        )?;
+            mode: 0o666,
+            uid: 0,
+            gid: 0,
+        };
+        make_node(root, Path::new(path), &node, bind)?;
     }
     Ok(())
 }
 
 /// Create every device in `linux.devices`.
-pub fn create_configured(root: &OwnedFd, spec: &Spec) -> Result<()> {
+pub fn create_configured(root: &OwnedFd, spec: &Spec, bind: bool) -> Result<()> {
     let Some(devices) = spec.linux().as_ref().and_then(|l| l.devices().as_ref()) else {
         return Ok(());
     };
@@ -65,57 +64,86 @@ pub fn create_configured(root: &OwnedFd, spec: &Spec) -> Result<()> {
             }
         };
         let mode = d.file_mode().unwrap_or(0o666) & 0o7777;
-        make_node(
-            root,
-            d.path(),
+        let node = Node {
             kind,
-            d.major() as u64,
-            d.minor() as u64,
+            major: d.major() as u64,
+            minor: d.minor() as u64,
             mode,
-            d.uid().unwrap_or(0),
-            d.gid().unwrap_or(0),
-        )
-        .map_err(|e| Error::Process(format!("linux.devices[{i}] ({}): {e}", d.path().display())))?;
+            uid: d.uid().unwrap_or(0),
+            gid: d.gid().unwrap_or(0),
+        };
+        make_node(root, d.path(), &node, bind).map_err(|e| {
+            Error::Process(format!("linux.devices[{i}] ({}): {e}", d.path().display()))
+        })?;
     }
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
-fn make_node(
-    root: &OwnedFd,
-    path: &Path,
+/// A device node as config-linux.md "Devices" describes it.
+struct Node {
     kind: SFlag,
     major: u64,
     minor: u64,
     mode: u32,
     uid: u32,
     gid: u32,
-) -> Result<()> {
+}
+
+/// Create `path` inside `root`: mknod, or (in a user namespace, where mknod
+/// is refused) a bind mount of the host's node at the same path. An existing
+/// node of the same kind and number is kept; anything else there is an error
+/// (config-linux.md: a conflicting file MUST be an error).
+fn make_node(root: &OwnedFd, path: &Path, node: &Node, bind: bool) -> Result<()> {
     let rel = relative(path);
     let parent = rel.parent().unwrap_or(Path::new(""));
     let name = rel
         .file_name()
         .ok_or_else(|| Error::Process(format!("device path {} has no name", path.display())))?;
     let dir = mkdir_all_in_root(root, parent).ctx(|| format!("create {}", parent.display()))?;
-    // A node the image already has at that path is replaced.
-    let _ = nix::unistd::unlinkat(
-        Some(dir.as_raw_fd()),
-        name,
-        nix::unistd::UnlinkatFlags::NoRemoveDir,
-    );
-    mknodat(
-        Some(dir.as_raw_fd()),
-        name,
-        kind,
-        Mode::from_bits_truncate(mode),
-        makedev(major, minor),
-    )
-    .ctx(|| format!("mknod {}", path.display()))?;
+    let want = makedev(node.major, node.minor);
+    match nix::sys::stat::fstatat(Some(dir.as_raw_fd()), name, AtFlags::AT_SYMLINK_NOFOLLOW) {
+        Ok(st) => {
+            let same_kind = st.st_mode & libc::S_IFMT == node.kind.bits();
+            let same_dev = node.kind == SFlag::S_IFIFO || st.st_rdev == want;
+            if !(same_kind && same_dev) {
+                return Err(Error::Process(format!(
+                    "{} already exists and is not the requested device",
+                    path.display()
+                )));
+            }
+            if bind {
+                return Ok(());
+            }
+        }
+        Err(nix::Error::ENOENT) => {
+            if bind {
+                let target = super::resolve::create_file_in_root(root, path)
+                    .ctx(|| format!("create {}", path.display()))?;
+                return nix::mount::mount(
+                    Some(path),
+                    &super::resolve::fd_path(&target),
+                    None::<&str>,
+                    nix::mount::MsFlags::MS_BIND,
+                    None::<&str>,
+                )
+                .ctx(|| format!("bind the host's {}", path.display()));
+            }
+            mknodat(
+                Some(dir.as_raw_fd()),
+                name,
+                node.kind,
+                Mode::from_bits_truncate(node.mode),
+                want,
+            )
+            .ctx(|| format!("mknod {}", path.display()))?;
+        }
+        Err(e) => return Err(e).ctx(|| format!("stat {}", path.display())),
+    }
     // mknod is subject to the umask; set the mode the config asked for.
     nix::sys::stat::fchmodat(
         Some(dir.as_raw_fd()),
         name,
-        Mode::from_bits_truncate(mode),
+        Mode::from_bits_truncate(node.mode),
         nix::sys::stat::FchmodatFlags::NoFollowSymlink,
     )
     .or_else(|e| {
@@ -129,8 +157,8 @@ fn make_node(
     fchownat(
         Some(dir.as_raw_fd()),
         name,
-        Some(Uid::from_raw(uid)),
-        Some(Gid::from_raw(gid)),
+        Some(Uid::from_raw(node.uid)),
+        Some(Gid::from_raw(node.gid)),
         AtFlags::AT_SYMLINK_NOFOLLOW,
     )
     .ctx(|| format!("chown {}", path.display()))

@@ -34,19 +34,21 @@ pub struct RootfsPlan<'a> {
     pub no_pivot: bool,
     /// The container has its own cgroup namespace.
     pub cgroup_ns: bool,
+    /// The container is in a user namespace: devices are bind-mounted, not made.
+    pub user_ns: bool,
 }
 
 /// Build the container's mounts under the rootfs (still seen from the host's root).
 pub fn setup(plan: &RootfsPlan) -> Result<()> {
     let root_prop = rootfs_propagation(plan.spec)?;
-    // Host mount events must not reach the container, nor ours the host.
-    mount(NONE, "/", NONE, MsFlags::MS_REC | MsFlags::MS_SLAVE, NONE)
-        .ctx(|| "make / rslave".into())?;
-    if let Some(p) = root_prop {
-        mount(NONE, "/", NONE, p | MsFlags::MS_REC, NONE)
-            .ctx(|| "apply linux.rootfsPropagation to /".into())?;
-    }
-    make_parent_mount_private(plan.rootfs)?;
+    // Our mount events must never reach the host: "/" becomes rslave, or
+    // exactly what linux.rootfsPropagation asks for (as runc does).
+    // An unbindable "/" would refuse the rootfs bind below: that one is applied after pivot_root only.
+    let flag = root_prop
+        .filter(|p| !p.contains(MsFlags::MS_UNBINDABLE))
+        .unwrap_or(MsFlags::MS_SLAVE | MsFlags::MS_REC);
+    mount(NONE, "/", NONE, flag, NONE).ctx(|| "set the propagation of /".into())?;
+    make_parent_mount_unshared(plan.rootfs)?;
     // pivot_root needs the new root to be a mount point.
     mount(
         Some(plan.rootfs),
@@ -74,9 +76,9 @@ pub fn setup(plan: &RootfsPlan) -> Result<()> {
         }
     }
     if dev_is_tmpfs {
-        devices::create_default(&root, plan.spec)?;
+        devices::create_default(&root, plan.spec, plan.user_ns)?;
     }
-    devices::create_configured(&root, plan.spec)?;
+    devices::create_configured(&root, plan.spec, plan.user_ns)?;
     if dev_is_tmpfs {
         devices::create_links(&root)?;
     }
@@ -96,7 +98,7 @@ pub fn enter(plan: &RootfsPlan) -> Result<()> {
         pivot_root(plan.rootfs)?;
     }
     if let Some(p) = root_prop {
-        mount(NONE, "/", NONE, p | MsFlags::MS_REC, NONE)
+        mount(NONE, "/", NONE, p, NONE)
             .ctx(|| "apply linux.rootfsPropagation to the new /".into())?;
     }
     Ok(())
@@ -302,26 +304,34 @@ fn current_flags(path: &Path) -> Result<MsFlags> {
 
 /// Make the mount that holds `path` private, as pivot_root refuses a new root
 /// whose parent mount is shared.
-fn make_parent_mount_private(path: &Path) -> Result<()> {
+fn make_parent_mount_unshared(path: &Path) -> Result<()> {
     let info =
         fs::read_to_string("/proc/self/mountinfo").ctx(|| "read /proc/self/mountinfo".into())?;
-    let mut best: Option<PathBuf> = None;
+    // (mount point, shared?) of the deepest mount holding `path`.
+    let mut best: Option<(PathBuf, bool)> = None;
     for line in info.lines() {
-        let Some(mp) = line.split(' ').nth(4) else {
-            continue;
-        };
+        let fields: Vec<&str> = line.split(' ').collect();
+        let Some(mp) = fields.get(4) else { continue };
         let mp = PathBuf::from(unescape_mountinfo(mp));
-        if path.starts_with(&mp)
-            && best
-                .as_ref()
-                .is_none_or(|b| mp.as_os_str().len() > b.as_os_str().len())
-        {
-            best = Some(mp);
+        let shared = fields
+            .iter()
+            .skip(6)
+            .take_while(|f| **f != "-")
+            .any(|f| f.starts_with("shared:"));
+        let deeper = best
+            .as_ref()
+            .is_none_or(|(b, _)| mp.as_os_str().len() >= b.as_os_str().len());
+        if path.starts_with(&mp) && deeper {
+            best = Some((mp, shared));
         }
     }
-    let parent = best.unwrap_or_else(|| PathBuf::from("/"));
-    mount(NONE, &parent, NONE, MsFlags::MS_PRIVATE, NONE)
-        .ctx(|| format!("make {} private", parent.display()))
+    match best {
+        // pivot_root refuses a shared parent. Slave (not private) keeps the
+        // host's mount events flowing in, for rootfsPropagation slave/shared.
+        Some((parent, true)) => mount(NONE, &parent, NONE, MsFlags::MS_SLAVE, NONE)
+            .ctx(|| format!("make {} a slave mount", parent.display())),
+        _ => Ok(()),
+    }
 }
 
 /// mountinfo escapes space, tab, newline and backslash as octal.

@@ -37,7 +37,7 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     /// config.json is not valid JSON or does not match the spec's schema.
-    #[error("config.json {path}: invalid: {reason}")]
+    #[error("config.json {path}: {reason}")]
     Parse {
         /// The file.
         path: PathBuf,
@@ -115,5 +115,13 @@ pub fn parse(data: &[u8]) -> Result<Spec, String> {
     if !value.is_object() {
         return Err("the top level must be a JSON object".into());
     }
-    serde_json::from_value(value).map_err(|e| e.to_string())
+    // Name the field a type error is in: "linux.devices[0].type: unknown variant ...".
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        if path == "." {
+            e.inner().to_string()
+        } else {
+            format!("{path}: {}", e.inner())
+        }
+    })
 }
