@@ -384,6 +384,9 @@ fn create_in(
         let _ = signal::kill(pid, Signal::SIGKILL);
         let _ = waitpid(pid, None);
         let _ = cgroup.destroy();
+        if !mount_ns {
+            let _ = crate::rootfs::unmount_below(&bundle.rootfs);
+        }
         if let Some(list) = spec.hooks().as_ref().and_then(|h| h.poststop().as_ref()) {
             let json = serde_json::json!({
                 "ociVersion": OCI_VERSION, "id": opts.id, "status": "stopped",
@@ -420,21 +423,27 @@ fn create_in(
             match parent_end.recv_from_init() {
                 Ok(FromInit::Ready) => return Ok(()),
                 Ok(FromInit::RunCreateRuntimeHooks) => {
-                    let json = serde_json::json!({
-                        "ociVersion": OCI_VERSION, "id": opts.id, "status": "creating",
-                        "pid": pid.as_raw(), "bundle": bundle.path,
-                        "annotations": state.annotations,
-                    })
-                    .to_string();
+                    // prestart runs after create's step 2 (runtime.md: "created");
+                    // createRuntime keeps runc's "creating".
+                    let json = |status: &str| {
+                        serde_json::json!({
+                            "ociVersion": OCI_VERSION, "id": opts.id, "status": status,
+                            "pid": pid.as_raw(), "bundle": bundle.path,
+                            "annotations": state.annotations,
+                        })
+                        .to_string()
+                    };
                     let hooks = spec.hooks().as_ref();
-                    for (kind, list) in [
+                    for (kind, list, json) in [
                         (
                             HookKind::Prestart,
                             hooks.and_then(|h| h.prestart().as_ref()),
+                            json("created"),
                         ),
                         (
                             HookKind::CreateRuntime,
                             hooks.and_then(|h| h.create_runtime().as_ref()),
+                            json("creating"),
                         ),
                     ] {
                         if let Some(list) = list {
@@ -807,6 +816,16 @@ fn kill_and_wait(state: &ContainerState) -> Result<()> {
 fn destroy(dir: ContainerDir, state: &ContainerState) -> Result<()> {
     let cg = cgroup_of(state)?;
     cg.destroy()?;
+    let own_mount_ns = state
+        .config
+        .linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().as_ref())
+        .is_some_and(|ns| ns.iter().any(|n| n.typ() == LinuxNamespaceType::Mount));
+    if !own_mount_ns {
+        // Its mounts were made in our namespace: take them down with it.
+        crate::rootfs::unmount_below(&state.rootfs)?;
+    }
     let json = state_json(&OciState {
         status: Status::Stopped,
         ..oci_state(&dir, state)

@@ -133,15 +133,14 @@ fn setup_and_exec(ctx: &mut InitContext) -> Result<Never> {
         bundle: ctx.bundle,
         no_pivot: ctx.no_pivot,
         user_ns: ctx.user_ns,
+        mount_ns: ctx.mount_ns,
         cgroup_ns: ctx.new_cgroup_ns
             || ctx
                 .join
                 .iter()
                 .any(|(_, k)| *k == CloneFlags::CLONE_NEWCGROUP),
     };
-    if ctx.mount_ns {
-        rootfs::setup(&plan)?;
-    }
+    rootfs::setup(&plan)?;
     let wants_runtime_hooks = hooks.is_some_and(|h| {
         h.prestart().as_ref().is_some_and(|v| !v.is_empty())
             || h.create_runtime().as_ref().is_some_and(|v| !v.is_empty())
@@ -161,12 +160,7 @@ fn setup_and_exec(ctx: &mut InitContext) -> Result<Never> {
         hooks::run_all(HookKind::CreateContainer, list, &state)
             .map_err(|e| Error::Process(e.to_string()))?;
     }
-    if ctx.mount_ns {
-        rootfs::enter(&plan)?;
-    } else {
-        nix::unistd::chroot(ctx.rootfs).ctx(|| format!("chroot {}", ctx.rootfs.display()))?;
-        nix::unistd::chdir("/").ctx(|| "chdir /".into())?;
-    }
+    rootfs::enter(&plan)?;
     if let Some(h) = spec.hostname().as_deref().filter(|h| !h.is_empty()) {
         nix::unistd::sethostname(h).ctx(|| format!("hostname {h:?}"))?;
     }
@@ -207,6 +201,12 @@ fn setup_and_exec(ctx: &mut InitContext) -> Result<Never> {
         .transpose()?
         .unwrap_or_default();
     let no_new_privs = process.no_new_privileges().unwrap_or(false);
+    // Resolve the program and enter cwd before any seccomp filter exists: the
+    // profile may deny getcwd or stat, which the runtime itself needs here.
+    let env = build_env(process.env().as_deref().unwrap_or_default(), uid);
+    let args = process.args().as_deref().unwrap_or_default();
+    change_dir(process.cwd())?;
+    let program = find_executable(&args[0], &env)?;
     let mut filter = ctx.seccomp.take();
     if !no_new_privs {
         // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, which we
@@ -229,10 +229,6 @@ fn setup_and_exec(ctx: &mut InitContext) -> Result<Never> {
             .map_err(crate::security::SecurityError::NoNewPrivileges)?;
     }
 
-    let env = build_env(process.env().as_deref().unwrap_or_default(), uid);
-    let args = process.args().as_deref().unwrap_or_default();
-    let program = find_executable(&args[0], &env)?;
-    change_dir(process.cwd())?;
     catch_termination_signals();
 
     ctx.channel

@@ -36,29 +36,17 @@ pub struct RootfsPlan<'a> {
     pub cgroup_ns: bool,
     /// The container is in a user namespace: devices are bind-mounted, not made.
     pub user_ns: bool,
+    /// The container has its own mount namespace. Without one (runc allows it)
+    /// the mounts land in the caller's namespace: no propagation changes, no
+    /// pivot_root, and `delete` unmounts what is left under the rootfs.
+    pub mount_ns: bool,
 }
 
 /// Build the container's mounts under the rootfs (still seen from the host's root).
 pub fn setup(plan: &RootfsPlan) -> Result<()> {
-    let root_prop = rootfs_propagation(plan.spec)?;
-    // Our mount events must never reach the host: "/" becomes rslave, or
-    // exactly what linux.rootfsPropagation asks for (as runc does).
-    // An unbindable "/" would refuse the rootfs bind below: that one is applied after pivot_root only.
-    let flag = root_prop
-        .filter(|p| !p.contains(MsFlags::MS_UNBINDABLE))
-        .unwrap_or(MsFlags::MS_SLAVE | MsFlags::MS_REC);
-    mount(NONE, "/", NONE, flag, NONE).ctx(|| "set the propagation of /".into())?;
-    make_parent_mount_unshared(plan.rootfs)?;
-    // pivot_root needs the new root to be a mount point.
-    mount(
-        Some(plan.rootfs),
-        plan.rootfs,
-        NONE,
-        MsFlags::MS_BIND | MsFlags::MS_REC,
-        NONE,
-    )
-    .ctx(|| format!("bind mount rootfs {}", plan.rootfs.display()))?;
-
+    if plan.mount_ns {
+        prepare_root(plan)?;
+    }
     let root: OwnedFd = fs::File::open(plan.rootfs)
         .ctx(|| format!("open rootfs {}", plan.rootfs.display()))?
         .into();
@@ -89,9 +77,37 @@ pub fn setup(plan: &RootfsPlan) -> Result<()> {
     Ok(())
 }
 
+/// Make the rootfs a private-enough mount point for pivot_root.
+fn prepare_root(plan: &RootfsPlan) -> Result<()> {
+    let root_prop = rootfs_propagation(plan.spec)?;
+    // Our mount events must never reach the host: "/" becomes rslave, or
+    // exactly what linux.rootfsPropagation asks for (as runc does).
+    // An unbindable "/" would refuse the rootfs bind below: that one is applied after pivot_root only.
+    let flag = root_prop
+        .filter(|p| !p.contains(MsFlags::MS_UNBINDABLE))
+        .unwrap_or(MsFlags::MS_SLAVE | MsFlags::MS_REC);
+    mount(NONE, "/", NONE, flag, NONE).ctx(|| "set the propagation of /".into())?;
+    make_parent_mount_unshared(plan.rootfs)?;
+    // pivot_root needs the new root to be a mount point.
+    mount(
+        Some(plan.rootfs),
+        plan.rootfs,
+        NONE,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        NONE,
+    )
+    .ctx(|| format!("bind mount rootfs {}", plan.rootfs.display()))?;
+
+    Ok(())
+}
+
 /// Switch to the container's root (pivot_root, or chroot with `--no-pivot`).
 pub fn enter(plan: &RootfsPlan) -> Result<()> {
     let root_prop = rootfs_propagation(plan.spec)?;
+    if !plan.mount_ns {
+        nix::unistd::chroot(plan.rootfs).ctx(|| format!("chroot {}", plan.rootfs.display()))?;
+        return nix::unistd::chdir("/").ctx(|| "chdir /".into());
+    }
     if plan.no_pivot {
         move_root(plan.rootfs)?;
     } else {
@@ -114,6 +130,27 @@ fn rootfs_propagation(spec: &Spec) -> Result<Option<MsFlags>> {
             })
         })
         .transpose()
+}
+
+/// Unmount whatever is still mounted at or below `rootfs` in our mount
+/// namespace, deepest first (for containers without a mount namespace).
+pub fn unmount_below(rootfs: &Path) -> Result<()> {
+    let info =
+        fs::read_to_string("/proc/self/mountinfo").ctx(|| "read /proc/self/mountinfo".into())?;
+    let mut points: Vec<PathBuf> = info
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .map(|mp| PathBuf::from(unescape_mountinfo(mp)))
+        .filter(|mp| mp.starts_with(rootfs) && mp != rootfs)
+        .collect();
+    points.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
+    for p in points {
+        match umount2(&p, MntFlags::MNT_DETACH) {
+            Ok(()) | Err(nix::Error::EINVAL) | Err(nix::Error::ENOENT) => {}
+            Err(e) => return Err(e).ctx(|| format!("unmount {}", p.display())),
+        }
+    }
+    Ok(())
 }
 
 /// After everything else in the rootfs is done: masked paths, read-only paths, read-only root.

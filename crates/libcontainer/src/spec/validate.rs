@@ -179,9 +179,42 @@ fn check_linux(spec: &Spec, p: &mut Problems) {
     if spec.domainname().as_deref().is_some_and(|h| !h.is_empty()) && !has_uts {
         p.add("domainname", "needs a new UTS namespace (linux.namespaces)");
     }
-    if !has_mount && spec.mounts().as_ref().is_some_and(|m| !m.is_empty()) {
-        p.add("mounts", "needs a mount namespace (linux.namespaces)");
+    if !has_mount {
+        // These would change the host's own mounts.
+        if linux.masked_paths().as_ref().is_some_and(|m| !m.is_empty()) {
+            p.add(
+                "linux.maskedPaths",
+                "needs a mount namespace (linux.namespaces)",
+            );
+        }
+        if linux
+            .readonly_paths()
+            .as_ref()
+            .is_some_and(|m| !m.is_empty())
+        {
+            p.add(
+                "linux.readonlyPaths",
+                "needs a mount namespace (linux.namespaces)",
+            );
+        }
+        if spec
+            .root()
+            .as_ref()
+            .is_some_and(|r| r.readonly() == Some(true))
+        {
+            p.add(
+                "root.readonly",
+                "needs a mount namespace (linux.namespaces)",
+            );
+        }
+        if linux.rootfs_propagation().is_some() {
+            p.add(
+                "linux.rootfsPropagation",
+                "needs a mount namespace (linux.namespaces)",
+            );
+        }
     }
+    check_lsm(spec, p);
     if has_user {
         if linux.uid_mappings().as_ref().is_none_or(|m| m.is_empty()) {
             p.add(
@@ -214,6 +247,60 @@ fn check_linux(spec: &Spec, p: &mut Problems) {
             if key.contains('/') && key.contains("..") {
                 p.add(format!("linux.sysctl.{key}"), "is not a sysctl name");
             }
+        }
+    }
+}
+
+/// AppArmor and SELinux settings are applied only where the LSM is enabled;
+/// elsewhere they are errors, never silently dropped.
+fn check_lsm(spec: &Spec, p: &mut Problems) {
+    let apparmor = std::fs::read_to_string("/sys/module/apparmor/parameters/enabled")
+        .is_ok_and(|v| v.trim() == "Y");
+    let selinux = Path::new("/sys/fs/selinux/enforce").exists();
+    if let Some(process) = spec.process() {
+        if process
+            .apparmor_profile()
+            .as_deref()
+            .is_some_and(|a| !a.is_empty())
+        {
+            p.add(
+                "process.apparmorProfile",
+                if apparmor {
+                    "AppArmor profiles are not supported by husk yet"
+                } else {
+                    "AppArmor is not enabled on this host"
+                },
+            );
+        }
+        if process
+            .selinux_label()
+            .as_deref()
+            .is_some_and(|a| !a.is_empty())
+        {
+            p.add(
+                "process.selinuxLabel",
+                if selinux {
+                    "SELinux labels are not supported by husk yet"
+                } else {
+                    "SELinux is not enabled on this host"
+                },
+            );
+        }
+    }
+    if let Some(label) = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.mount_label().as_deref())
+    {
+        if !label.is_empty() {
+            p.add(
+                "linux.mountLabel",
+                if selinux {
+                    "SELinux labels are not supported by husk yet"
+                } else {
+                    "SELinux is not enabled on this host"
+                },
+            );
         }
     }
 }
