@@ -2,7 +2,7 @@
 CARGO ?= cargo
 HUSK_RELEASE := target/release/husk
 
-.PHONY: all build release deps demo test unit integration lint fmt clients clean
+.PHONY: all build release deps demo test unit integration compat lint fmt clients clean
 
 all: build
 
@@ -30,7 +30,11 @@ unit:
 integration: build
 	RUNTIME=$(CURDIR)/target/debug/husk $(CARGO) test -p integration -- --test-threads=2
 
-test: deps lint unit integration
+# The same commands through husk and runc: what clients parse must match.
+compat: build
+	./tests/runc-compat.sh target/debug/husk
+
+test: deps lint unit integration compat
 
 clients: deps release
 	@for s in ../shared/clients/podman-check.sh ../shared/clients/containerd-check.sh; do \

@@ -13,7 +13,7 @@ cleanup() {
 trap cleanup EXIT
 
 HUSK=$husk hack/make-bundle.sh "$work/bundle" sh -c \
-  'echo "hostname: $(hostname)"; echo "id: $(id)"; echo "ps inside the container:"; ps -o pid,user,args'
+  'echo "hostname: $(hostname)"; echo "id: $(id)"; echo "ps inside the container:"; ps -o pid,user,args; exit 3'
 
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
 step husk create --bundle "$work/bundle" "$id"
@@ -32,7 +32,7 @@ step husk state "$id"
 "$husk" --root "$root" state "$id"
 step husk delete "$id"
 "$husk" --root "$root" delete "$id"
-step husk run "(foreground, exit code of the container)"
+step husk run "$id" "(foreground: the exit code is the container's)"
 set +e
 "$husk" --root "$root" run --bundle "$work/bundle" "$id"
 echo "exit code: $?"
