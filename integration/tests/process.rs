@@ -388,3 +388,28 @@ fn missing_process_fails() {
         create.err_mentions(&["process"]);
     }
 }
+
+/// config.md "Process" `terminal`: with `terminal: true` the process gets a
+/// pseudoterminal as stdio (runc's `run` relays it when no --console-socket
+/// is given). Line endings come back as CRLF from the pty.
+#[test]
+fn terminal_gives_a_pty_in_foreground_run() {
+    if skip_on_runc("runc 1.1.5 `run` opens /dev/tty and fails without a controlling terminal") {
+        return;
+    }
+    let sb = Sandbox::new();
+    let mut b = sb.bundle(&[
+        "sh",
+        "-c",
+        "tty; test -t 0 && test -t 1 && echo both-ttys; exit 4",
+    ]);
+    b.process()["terminal"] = json!(true);
+    let out = sb.run(&b);
+    assert_eq!(
+        out.code, 4,
+        "exit code must be the container's: {}",
+        out.stderr
+    );
+    assert!(out.stdout.contains("/dev/pts/"), "{:?}", out.stdout);
+    assert!(out.stdout.contains("both-ttys\r\n"), "{:?}", out.stdout);
+}

@@ -5,6 +5,7 @@ mod cli;
 mod commands;
 mod logging;
 mod signals;
+mod tty;
 
 use clap::Parser;
 

@@ -16,12 +16,15 @@ pub fn run(rt: &Runtime, a: &RunArgs) -> CmdResult {
         start_or_remove(rt, &opts.id)?;
         return Ok(0);
     }
-    if a.create.console_socket.is_none() && wants_terminal(&a.create.bundle) {
-        return Err(
-            "process.terminal is true: foreground `run` without --console-socket \
-                    is not supported yet; pass --console-socket or set terminal to false"
-                .into(),
-        );
+    // A terminal wanted and no socket to send it to: husk takes the pty and relays.
+    let console = if a.create.console_socket.is_none() && wants_terminal(&a.create.bundle) {
+        Some(crate::tty::ConsoleSocket::new()?)
+    } else {
+        None
+    };
+    let mut opts = opts;
+    if let Some(c) = &console {
+        opts.console_socket = Some(c.path().to_path_buf());
     }
     // Block the signals we forward before the clone, so none is lost before the
     // wait loop; the init unblocks them for itself.
@@ -37,8 +40,19 @@ pub fn run(rt: &Runtime, a: &RunArgs) -> CmdResult {
             return Err(e.into());
         }
     };
+    let master = match console.as_ref().map(|c| c.receive_master()).transpose() {
+        Ok(m) => m,
+        Err(e) => {
+            let _ = rt.delete(&opts.id, true);
+            return Err(e);
+        }
+    };
+    drop(console);
     start_or_remove(rt, &opts.id)?;
-    let code = wait_forwarding(created.pid, &mask)?;
+    let code = match master {
+        Some(m) => crate::tty::relay(m, created.pid, &mask, reap)?,
+        None => wait_forwarding(created.pid, &mask)?,
+    };
     if !a.keep {
         rt.delete(&opts.id, true)?;
     }
@@ -80,7 +94,7 @@ fn wait_forwarding(init: Pid, mask: &SigSet) -> Result<i32, Box<dyn std::error::
 }
 
 /// Reap every exited child; return the init's exit code if it was among them.
-fn reap(init: Pid) -> Result<Option<i32>, Box<dyn std::error::Error>> {
+pub(crate) fn reap(init: Pid) -> Result<Option<i32>, Box<dyn std::error::Error>> {
     loop {
         match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
             Ok(WaitStatus::Exited(pid, code)) if pid == init => return Ok(Some(code)),
