@@ -247,10 +247,25 @@ impl Bundle {
 
     /// Writes `config` to `config.json` (no-op when `write_config` is false).
     pub fn save(&self) {
+        self.save_for(None);
+    }
+
+    /// Writes `config.json` for container `id`: without a `cgroupsPath` of its
+    /// own the container gets the absolute `/<id>`, so test cgroups sit at the
+    /// top of each hierarchy (never below the runner's own cgroup, which on
+    /// the CI machine belongs to the machine) and carry the id the leak check
+    /// looks for.
+    pub fn save_for(&self, id: Option<&str>) {
         if self.write_config {
+            let mut config = self.config.clone();
+            if let (Some(id), Some(linux)) = (id, config.get_mut("linux")) {
+                if linux.get("cgroupsPath").is_none() && id.starts_with("husk-it-") {
+                    linux["cgroupsPath"] = Value::from(format!("/{id}"));
+                }
+            }
             fs::write(
                 self.config_path(),
-                serde_json::to_vec_pretty(&self.config).unwrap(),
+                serde_json::to_vec_pretty(&config).unwrap(),
             )
             .unwrap();
         }
@@ -665,7 +680,7 @@ impl Sandbox {
     /// `create --bundle <b> <id>` (writes config.json first).
     pub fn create(&self, id: &str, b: &Bundle) -> Output {
         self.track_id(id);
-        b.save();
+        b.save_for(Some(id));
         self.cmd(&["create", "--bundle"]).arg(&b.dir).arg(id).run()
     }
 
@@ -734,7 +749,7 @@ impl Sandbox {
     /// stdout/stderr end up in the output; the exit code is the container's.
     pub fn run(&self, b: &Bundle) -> Output {
         let id = self.new_id();
-        b.save();
+        b.save_for(Some(&id));
         self.cmd(&["run", "--bundle"]).arg(&b.dir).arg(&id).run()
     }
 
