@@ -2,7 +2,7 @@
 CARGO ?= cargo
 HUSK_RELEASE := target/release/husk
 
-.PHONY: all build release deps demo test unit integration compat lint fmt clients clean
+.PHONY: all build release deps demo test unit integration compat lint fmt clients install clean
 
 all: build
 
@@ -39,6 +39,16 @@ test: deps lint unit integration compat
 clients: deps release
 	@for s in ../shared/clients/podman-check.sh ../shared/clients/containerd-check.sh; do \
 	  echo "== $$s"; $$s $(CURDIR)/$(HUSK_RELEASE) | tail -1; done
+
+PREFIX ?= /usr/local
+# The binary, man pages and shell completions (generated from the clap definitions).
+install: release
+	install -D -m 0755 target/release/husk $(DESTDIR)$(PREFIX)/sbin/husk
+	target/release/husk-docs man $(DESTDIR)$(PREFIX)/share/man/man8
+	target/release/husk-docs completions target/completions
+	install -D -m 0644 target/completions/husk.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/husk
+	install -D -m 0644 target/completions/_husk $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions/_husk
+	install -D -m 0644 target/completions/husk.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/husk.fish
 
 clean:
 	$(CARGO) clean

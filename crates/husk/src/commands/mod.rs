@@ -19,8 +19,9 @@ pub type CmdResult = Result<i32, Box<dyn std::error::Error>>;
 /// `husk --version`, in runc's layout.
 pub fn version_text() -> String {
     format!(
-        "husk version {}\nspec: {}\nlibseccomp: {}",
+        "husk version {}\ncommit: {}\nspec: {}\nlibseccomp: {}",
         env!("CARGO_PKG_VERSION"),
+        env!("HUSK_COMMIT"),
         libcontainer::spec::OCI_VERSION,
         libcontainer::security::seccomp::library_version()
     )

@@ -15,9 +15,22 @@ use crate::error::{Context, Result};
 /// Make a pty, send its master over `socket`, and make the slave the calling
 /// process's stdio and controlling terminal. The slave is given to `uid` so a
 /// non-root process can use it.
-pub fn setup(socket: &OwnedFd, uid: u32) -> Result<()> {
+pub fn setup(socket: &OwnedFd, uid: u32, size: Option<(u16, u16)>) -> Result<()> {
     let master = posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC)
         .ctx(|| "open /dev/ptmx".into())?;
+    if let Some((height, width)) = size {
+        // process.consoleSize: the size the terminal starts with.
+        let ws = libc::winsize {
+            ws_row: height,
+            ws_col: width,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        // SAFETY: TIOCSWINSZ reads a winsize from a live local.
+        if unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &ws) } < 0 {
+            return Err(nix::Error::last()).ctx(|| "set process.consoleSize".into());
+        }
+    }
     grantpt(&master).ctx(|| "grantpt".into())?;
     unlockpt(&master).ctx(|| "unlockpt".into())?;
     let name = ptsname_r(&master).ctx(|| "ptsname".into())?;

@@ -173,7 +173,10 @@ fn setup_and_exec(ctx: &mut InitContext) -> Result<Never> {
         let socket = ctx.console_socket.take().ok_or_else(|| {
             Error::Process("process.terminal is true but no --console-socket was given".into())
         })?;
-        super::console::setup(&socket, uid)?;
+        let size = process
+            .and_then(|p| p.console_size())
+            .map(|b| (b.height() as u16, b.width() as u16));
+        super::console::setup(&socket, uid, size)?;
     } else if uid != 0 {
         fix_stdio_owner(uid, gid);
     }
