@@ -49,17 +49,29 @@ pub fn setup(socket: &OwnedFd, uid: u32, size: Option<(u16, u16)>) -> Result<()>
     )
     .ctx(|| format!("chown {name}"))?;
 
-    // /dev/console in the container is the pty too.
-    if let Ok(console) = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open("/dev/console")
-    {
-        drop(console);
+    // The slave must be a real pty (CVE-2025-52565: a spoofed /dev/pts entry).
+    let st = nix::sys::stat::fstat(slave.as_raw_fd()).ctx(|| format!("stat {name}"))?;
+    let pty_major = (136..=143).contains(&nix::sys::stat::major(st.st_rdev));
+    if st.st_mode & libc::S_IFMT != libc::S_IFCHR || !pty_major {
+        return Err(crate::error::Error::Process(format!(
+            "{name} is not a pseudoterminal: refusing to use it"
+        )));
+    }
+    // /dev/console in the container is the pty too: bound by descriptor onto a
+    // target opened without following symlinks.
+    let console = nix::fcntl::open(
+        "/dev/console",
+        OFlag::O_CREAT | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC | OFlag::O_RDONLY,
+        nix::sys::stat::Mode::from_bits_truncate(0o600),
+    );
+    if let Ok(console) = console {
+        // SAFETY: open returned a new descriptor we own.
+        let console = unsafe { OwnedFd::from_raw_fd(console) };
+        let source = format!("/proc/self/fd/{}", slave.as_raw_fd());
+        let target = format!("/proc/self/fd/{}", console.as_raw_fd());
         mount(
-            Some(name.as_str()),
-            "/dev/console",
+            Some(source.as_str()),
+            target.as_str(),
             None::<&str>,
             MsFlags::MS_BIND,
             None::<&str>,

@@ -8,6 +8,7 @@
 pub mod devices;
 pub mod options;
 pub mod resolve;
+pub mod verify;
 
 use std::fs;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -50,7 +51,6 @@ pub fn setup(plan: &RootfsPlan) -> Result<()> {
     let root: OwnedFd = fs::File::open(plan.rootfs)
         .ctx(|| format!("open rootfs {}", plan.rootfs.display()))?
         .into();
-    let mut dev_is_tmpfs = false;
     for (i, m) in plan.spec.mounts().iter().flatten().enumerate() {
         mount_one(plan, &root, m).map_err(|e| {
             Error::Process(format!(
@@ -59,15 +59,19 @@ pub fn setup(plan: &RootfsPlan) -> Result<()> {
                 m.destination().display()
             ))
         })?;
-        if m.destination() == Path::new("/dev") && !is_bind(m) {
-            dev_is_tmpfs = true;
-        }
     }
-    if dev_is_tmpfs {
+    // As runc: unless /dev is bound in from the host, the runtime fills it.
+    let dev_is_bound = plan
+        .spec
+        .mounts()
+        .iter()
+        .flatten()
+        .any(|m| m.destination() == Path::new("/dev") && is_bind(m));
+    if !dev_is_bound {
         devices::create_default(&root, plan.spec, plan.user_ns)?;
     }
     devices::create_configured(&root, plan.spec, plan.user_ns)?;
-    if dev_is_tmpfs {
+    if !dev_is_bound {
         devices::create_links(&root)?;
     }
     if let Some(cwd) = plan.spec.process().as_ref().map(|p| p.cwd()) {
@@ -241,6 +245,13 @@ fn mount_one(plan: &RootfsPlan, root: &OwnedFd, m: &Mount) -> Result<()> {
         return propagate(&target, &opts.propagation);
     }
 
+    if matches!(typ, "proc" | "sysfs") && resolve::is_symlink_in_root(root, dest) {
+        // CVE-2019-19921: a symlink here would send procfs/sysfs wherever the image likes.
+        return Err(Error::Process(format!(
+            "{} is a symlink in the rootfs: refusing to mount {typ} over it",
+            dest.display()
+        )));
+    }
     let target_fd =
         mkdir_all_in_root(root, dest).ctx(|| format!("create mount point {}", dest.display()))?;
     let target = fd_path(&target_fd);
@@ -448,7 +459,9 @@ fn mask_path(path: &Path) -> Result<()> {
     let res = if meta.is_dir() {
         mount(Some("tmpfs"), path, Some("tmpfs"), MsFlags::MS_RDONLY, NONE)
     } else {
-        mount(Some("/dev/null"), path, NONE, MsFlags::MS_BIND, NONE)
+        // Bind the verified null device through its descriptor, never by name.
+        let null = verify::dev_null(Path::new("/dev/null"))?;
+        mount(Some(&fd_path(&null)), path, NONE, MsFlags::MS_BIND, NONE)
     };
     match res {
         Ok(()) | Err(nix::Error::ENOENT) => Ok(()),
@@ -654,8 +667,8 @@ pub fn apply_sysctl(spec: &Spec) -> Result<()> {
     };
     for (key, value) in sysctl {
         let path = Path::new("/proc/sys").join(key.replace('.', "/"));
-        fs::write(&path, value)
-            .ctx(|| format!("linux.sysctl {key}={value}: write {}", path.display()))?;
+        verify::write_proc(&path, value)
+            .map_err(|e| Error::Process(format!("linux.sysctl {key}={value}: {e}")))?;
     }
     Ok(())
 }

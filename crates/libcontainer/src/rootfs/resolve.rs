@@ -144,6 +144,15 @@ pub fn create_file_in_root(root: &OwnedFd, path: &Path) -> nix::Result<OwnedFd> 
     open_in_root(root, path, libc::O_PATH)
 }
 
+/// Whether the last component of `path` inside `root` is a symlink
+/// (the components before it are resolved inside the root as usual).
+pub fn is_symlink_in_root(root: &OwnedFd, path: &Path) -> bool {
+    open_in_root(root, path, libc::O_PATH | libc::O_NOFOLLOW)
+        .ok()
+        .and_then(|fd| nix::sys::stat::fstat(fd.as_raw_fd()).ok())
+        .is_some_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFLNK)
+}
+
 /// The `/proc/self/fd/N` path through which a descriptor is used as a mount target.
 pub fn fd_path(fd: &OwnedFd) -> PathBuf {
     PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()))

@@ -54,15 +54,14 @@ pub fn apply(rlimits: &[PosixRlimit]) -> Result<(), SecurityError> {
 
 /// Write /proc/self/oom_score_adj; lowering it needs CAP_SYS_RESOURCE.
 pub fn apply_oom_score_adj(value: i32) -> Result<(), SecurityError> {
-    std::fs::write("/proc/self/oom_score_adj", value.to_string()).map_err(|e| {
-        let hint =
-            if e.raw_os_error() == Some(libc::EACCES) || e.raw_os_error() == Some(libc::EPERM) {
-                " (a value below the current one needs CAP_SYS_RESOURCE, which this runtime lacks)"
-            } else {
-                ""
-            };
-        SecurityError::OomScoreAdj(format!(
-            "write {value} to /proc/self/oom_score_adj: {e}{hint}"
-        ))
+    let path = std::path::Path::new("/proc/self/oom_score_adj");
+    crate::rootfs::verify::write_proc(path, &value.to_string()).map_err(|e| {
+        let text = e.to_string();
+        let hint = if text.contains("EACCES") || text.contains("EPERM") {
+            " (a value below the current one needs CAP_SYS_RESOURCE, which this runtime lacks)"
+        } else {
+            ""
+        };
+        SecurityError::OomScoreAdj(format!("{value}: {text}{hint}"))
     })
 }

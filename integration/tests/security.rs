@@ -1,0 +1,116 @@
+//! Runtime escapes known for runc, reproduced against the runtime: each test
+//! sets up the attack and checks that it fails without harming the host.
+//! (SECURITY: the threat is a hostile image or container process.)
+
+use integration::*;
+use serde_json::json;
+use std::fs;
+use std::os::unix::fs::symlink;
+
+/// CVE-2019-19921 / CVE-2019-16884: a rootfs whose /proc is a symlink must not
+/// get procfs mounted wherever the symlink points; create fails and leaves nothing.
+#[test]
+fn symlinked_proc_is_refused() {
+    if skip_on_runc("runc 1.1.5 follows the symlink inside the rootfs and mounts proc on /etc") {
+        return;
+    }
+    let sb = Sandbox::new();
+    let b = sb.bundle(&["true"]);
+    let proc_dir = b.rootfs().join("proc");
+    fs::remove_dir_all(&proc_dir).unwrap();
+    symlink("etc", &proc_dir).unwrap();
+    let id = sb.new_id();
+    let out = sb.create(&id, &b).err_mentions(&["symlink"]);
+    sb.assert_nothing_left(&id, &out);
+    assert!(
+        fs::read_dir(b.rootfs().join("etc"))
+            .unwrap()
+            .all(|e| e.unwrap().file_name() != "cpuinfo"),
+        "procfs was mounted through the symlink"
+    );
+}
+
+/// CVE-2025-31133: masking a path binds /dev/null over it. If the image
+/// replaced /dev/null (here: a symlink to a procfs file), the runtime must
+/// refuse rather than bind a writable procfs file over the masked path.
+#[test]
+fn fake_dev_null_is_refused() {
+    if skip_on_runc("runc 1.1.5 predates the CVE-2025-31133 fix") {
+        return;
+    }
+    let sb = Sandbox::new();
+    let mut b = sb.bundle(&["true"]);
+    // /dev comes from the image (no tmpfs), with a hostile "null".
+    let mounts = b.config["mounts"].as_array_mut().unwrap();
+    mounts.retain(|m| !m["destination"].as_str().unwrap_or("").starts_with("/dev"));
+    let dev = b.mkdir("/dev");
+    symlink("/proc/sys/kernel/core_pattern", dev.join("null")).unwrap();
+    let id = sb.new_id();
+    let out = sb
+        .create(&id, &b)
+        .err_mentions(&["null", "not the requested device"]);
+    sb.assert_nothing_left(&id, &out);
+}
+
+/// CVE-2019-16884 class: sysctl values are written only to procfs. A config
+/// that hides /proc/sys behind a bind mount of an ordinary directory must not
+/// have the runtime write "sysctl" values into that directory's files.
+#[test]
+fn sysctl_writes_only_go_to_procfs() {
+    if skip_on_runc("runc 1.1.5 writes the sysctl through whatever is mounted at /proc/sys") {
+        return;
+    }
+    let sb = Sandbox::new();
+    let mut b = sb.bundle(&["true"]);
+    let fake = sb.shared_dir(&mut b);
+    fs::create_dir_all(fake.join("kernel")).unwrap();
+    fs::write(fake.join("kernel/domainname"), "untouched").unwrap();
+    b.add_mount(json!({
+        "destination": "/proc/sys", "type": "bind", "source": fake, "options": ["rbind"]
+    }));
+    b.config["linux"]["sysctl"] = json!({ "kernel.domainname": "pwned" });
+    // readonlyPaths would cover /proc/sys again; keep the fake one visible.
+    b.config["linux"]["readonlyPaths"] = json!([]);
+    let id = sb.new_id();
+    let out = sb.create(&id, &b).err_mentions(&["procfs"]);
+    sb.assert_nothing_left(&id, &out);
+    assert_eq!(
+        fs::read_to_string(fake.join("kernel/domainname")).unwrap(),
+        "untouched"
+    );
+}
+
+/// CVE-2024-21626: a cwd through /proc/self/fd/N must never land the process
+/// in a host directory via a descriptor leaked from the runtime.
+#[test]
+fn cwd_through_leaked_fd_is_not_outside() {
+    let sb = Sandbox::new();
+    for fd in 3..9 {
+        let mut b = sb.bundle(&["sh", "-c", "pwd; ls /proc/self/fd"]);
+        b.process()["cwd"] = json!(format!("/proc/self/fd/{fd}"));
+        let out = sb.run(&b);
+        if out.success() {
+            // Whatever it resolved to, it must be a directory of the container.
+            let pwd = out.stdout.lines().next().unwrap_or("").to_string();
+            assert!(
+                !pwd.contains("unreachable")
+                    && !pwd.contains("/sys/fs/cgroup")
+                    && !pwd.contains("husk-it"),
+                "cwd {pwd:?} for fd {fd} points outside the container"
+            );
+        }
+    }
+}
+
+/// CVE-2024-21626: no descriptor of the runtime survives into the container:
+/// only stdio is open in the user process.
+#[test]
+fn only_stdio_reaches_the_process() {
+    let sb = Sandbox::new();
+    let mut b = sb.bundle(&[]);
+    // "; true" keeps sh as pid 1 (it would exec ls otherwise), so /proc/1/fd
+    // lists the descriptors the runtime handed over, not those ls opens.
+    let out = sb.sh(&mut b, "ls /proc/1/fd; true");
+    let fds: Vec<&str> = out.split_whitespace().collect();
+    assert_eq!(fds, ["0", "1", "2"], "leaked descriptors: {out}");
+}
