@@ -114,3 +114,48 @@ fn only_stdio_reaches_the_process() {
     let fds: Vec<&str> = out.split_whitespace().collect();
     assert_eq!(fds, ["0", "1", "2"], "leaked descriptors: {out}");
 }
+
+/// CVE-2019-5736: a container program that is a symlink to /proc/self/exe
+/// must not get the runtime's own binary executed inside the container
+/// (from where its processes could open it for writing once the runtime exits).
+#[test]
+fn proc_self_exe_does_not_reach_the_runtime_binary() {
+    if skip_on_runc(
+        "runc 1.1.5 executes its sealed memfd copy of itself there (not writable, but it runs)",
+    ) {
+        return;
+    }
+    let sb = Sandbox::new();
+    let b = sb.bundle(&["/pwn", "--version"]);
+    symlink("/proc/self/exe", b.rootfs().join("pwn")).unwrap();
+    // Give the image the runtime's shared libraries, as a glibc-based image has,
+    // so the binary could really start in there if the kernel were handed it.
+    copy_shared_libraries(&runtime_path(), &b.rootfs());
+    let out = sb.run(&b);
+    let all = format!("{}{}", out.stdout, out.stderr);
+    assert!(
+        !all.contains("version") && !all.contains("Usage"),
+        "the runtime binary ran inside the container: {all}"
+    );
+    assert_ne!(out.code, 0, "the exec through /proc/self/exe must fail");
+}
+
+/// Copies the dynamic loader and libraries `binary` needs (per ldd) into
+/// `rootfs` at the same paths.
+fn copy_shared_libraries(binary: &std::path::Path, rootfs: &std::path::Path) {
+    let out = std::process::Command::new("ldd")
+        .arg(binary)
+        .output()
+        .unwrap();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let path = line
+            .split_whitespace()
+            .find(|w| w.starts_with('/'))
+            .map(std::path::PathBuf::from);
+        if let Some(path) = path {
+            let dst = rootfs.join(path.strip_prefix("/").unwrap());
+            fs::create_dir_all(dst.parent().unwrap()).unwrap();
+            fs::copy(&path, &dst).unwrap();
+        }
+    }
+}

@@ -90,7 +90,7 @@ pub fn run(ctx: InitContext) -> ! {
     unsafe { libc::_exit(1) }
 }
 
-enum Never {}
+pub(crate) enum Never {}
 
 fn setup_and_exec(ctx: &mut InitContext) -> Result<Never> {
     match ctx.channel.recv_from_parent() {
@@ -210,6 +210,9 @@ fn setup_and_exec(ctx: &mut InitContext) -> Result<Never> {
     let args = process.args().as_deref().unwrap_or_default();
     change_dir(process.cwd())?;
     let program = find_executable(&args[0], &env)?;
+    // Before seccomp and the capability drop, which could forbid memfd_create.
+    let trampoline =
+        super::trampoline::prepare().ctx(|| "prepare the exec trampoline (memfd)".into())?;
     let mut filter = ctx.seccomp.take();
     if !no_new_privs {
         // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, which we
@@ -248,7 +251,7 @@ fn setup_and_exec(ctx: &mut InitContext) -> Result<Never> {
         f.load()?;
     }
     close_fds_on_exec(ctx.preserve_fds)?;
-    exec(&program, args, &env)
+    exec_via(trampoline.as_ref(), &program, args, &env)
 }
 
 /// Block until `start` opens the fifo's other end, then tell it we are going.
@@ -448,13 +451,19 @@ fn close_fds_on_exec(preserve: i32) -> Result<()> {
     Ok(())
 }
 
-fn exec(program: &Path, args: &[String], env: &[String]) -> Result<Never> {
+/// Exec the user program, through the CVE-2019-5736 trampoline when given one.
+pub(crate) fn exec_via(
+    trampoline: Option<&OwnedFd>,
+    program: &Path,
+    args: &[String],
+    env: &[String],
+) -> Result<Never> {
     let to_c =
         |s: &str| CString::new(s).map_err(|_| Error::Process(format!("{s:?} contains a NUL byte")));
     let prog = to_c(&program.to_string_lossy())?;
     let argv = args.iter().map(|a| to_c(a)).collect::<Result<Vec<_>>>()?;
     let envp = env.iter().map(|e| to_c(e)).collect::<Result<Vec<_>>>()?;
-    let err = nix::unistd::execve(&prog, &argv, &envp).unwrap_err();
+    let err = super::trampoline::exec(trampoline, &prog, &argv, &envp);
     Err(Error::Process(format!(
         "exec: \"{}\": {}",
         args[0],

@@ -5,3 +5,4 @@ pub mod channel;
 pub mod clone;
 pub mod console;
 pub mod init;
+pub mod trampoline;
