@@ -374,8 +374,11 @@ impl V1Manager {
                 b.throttle_write_iops_device(),
             ),
         ];
-        if b.weight().is_none()
-            && b.leaf_weight().is_none()
+        // 0 means "not set" for the weights, as in runc (Docker sends weight 0).
+        let weight = b.weight().filter(|w| *w != 0);
+        let leaf_weight = b.leaf_weight().filter(|w| *w != 0);
+        if weight.is_none()
+            && leaf_weight.is_none()
             && empty(b.weight_device())
             && throttles.iter().all(|(_, _, t)| empty(t))
         {
@@ -389,10 +392,10 @@ impl V1Manager {
             } else {
                 ("blkio.bfq.weight", "blkio.bfq.weight_device")
             };
-        if let Some(w) = b.weight() {
+        if let Some(w) = weight {
             fs::write_field(&format!("{F}.weight"), dir, weight_file.0, &w.to_string())?;
         }
-        if let Some(w) = b.leaf_weight() {
+        if let Some(w) = leaf_weight {
             fs::write_field(
                 &format!("{F}.leafWeight"),
                 dir,

@@ -213,7 +213,8 @@ impl V2Manager {
     fn set_io(&self, b: &LinuxBlockIo) -> Result<(), CgroupError> {
         const F: &str = "linux.resources.blockIO";
         let dir = &self.path;
-        if b.leaf_weight().is_some() {
+        // 0 means "not set" for the weights, as in runc (Docker sends weight 0).
+        if b.leaf_weight().is_some_and(|w| w != 0) {
             return Err(CgroupError::InvalidValue {
                 field: format!("{F}.leafWeight"),
                 reason: "cgroup v2 has no leaf weights".into(),
@@ -221,7 +222,7 @@ impl V2Manager {
         }
         // BFQ takes v1-style weights directly; otherwise io.weight, converted.
         let bfq = dir.join("io.bfq.weight").exists();
-        if let Some(w) = b.weight() {
+        if let Some(w) = b.weight().filter(|w| *w != 0) {
             if bfq {
                 fs::write(dir, "io.bfq.weight", &w.to_string())?;
             } else {
