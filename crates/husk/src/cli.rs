@@ -66,10 +66,26 @@ pub enum Command {
     Delete(DeleteArgs),
     /// Create and start a container, and wait for it unless --detach.
     Run(RunArgs),
+    /// Run a new process in a created or running container.
+    Exec(Box<ExecArgs>),
     /// List containers.
     List(ListArgs),
     /// Write a default config.json into the bundle.
     Spec(SpecArgs),
+    /// Check a bundle as `create` would, without creating anything; list every problem.
+    Validate(ValidateArgs),
+    /// Suspend every process in a container.
+    Pause(IdArg),
+    /// Resume the processes of a paused container.
+    Resume(IdArg),
+    /// List the processes of a container.
+    Ps(PsArgs),
+    /// Change a container's resource limits.
+    Update(Box<UpdateArgs>),
+    /// Print a container's resource usage and OOM events as JSON lines.
+    Events(EventsArgs),
+    /// Print the features this runtime supports as JSON.
+    Features,
 }
 
 /// Just an id.
@@ -119,6 +135,68 @@ pub struct RunArgs {
     /// Do not make husk a child subreaper.
     #[arg(long = "no-subreaper")]
     pub no_subreaper: bool,
+}
+
+/// `exec` flags (runc's). Everything after the container id is the command,
+/// flags included, as in runc.
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Unix socket that receives the pty master (with --detach and a tty).
+    #[arg(long = "console-socket")]
+    pub console_socket: Option<PathBuf>,
+    /// Working directory in the container.
+    #[arg(long)]
+    pub cwd: Option<PathBuf>,
+    /// Set an environment variable (KEY=VALUE); repeatable.
+    #[arg(short = 'e', long = "env")]
+    pub env: Vec<String>,
+    /// Allocate a pseudo-TTY.
+    #[arg(short = 't', long)]
+    pub tty: bool,
+    /// UID[:GID] to run as.
+    #[arg(short = 'u', long)]
+    pub user: Option<String>,
+    /// Additional group id; repeatable.
+    #[arg(short = 'g', long = "additional-gids", allow_hyphen_values = true)]
+    pub additional_gids: Vec<String>,
+    /// Path to a process.json (an OCI process object) describing the process.
+    #[arg(short = 'p', long)]
+    pub process: Option<PathBuf>,
+    /// Detach from the process: return once it runs.
+    #[arg(short = 'd', long)]
+    pub detach: bool,
+    /// Write the process's pid to this file.
+    #[arg(long = "pid-file")]
+    pub pid_file: Option<PathBuf>,
+    /// SELinux label for the process (refused: SELinux is not supported).
+    #[arg(long = "process-label")]
+    pub process_label: Option<String>,
+    /// AppArmor profile for the process (refused: AppArmor is not supported).
+    #[arg(long)]
+    pub apparmor: Option<String>,
+    /// Set no_new_privs for the process.
+    #[arg(long = "no-new-privs")]
+    pub no_new_privs: bool,
+    /// Add a capability to the bounding, effective and permitted sets; repeatable.
+    #[arg(short = 'c', long = "cap")]
+    pub cap: Vec<String>,
+    /// Pass N extra fds (3..3+N) to the process.
+    #[arg(long = "preserve-fds", default_value_t = 0)]
+    pub preserve_fds: u32,
+    /// Run in a sub-cgroup of the container's: [CONTROLLER[,CONTROLLER]:]PATH; repeatable.
+    #[arg(long = "cgroup")]
+    pub cgroup: Vec<String>,
+    /// Allow exec in a paused container.
+    #[arg(long = "ignore-paused")]
+    pub ignore_paused: bool,
+    /// Container id, then the command and its arguments.
+    #[arg(
+        value_name = "ID [COMMAND [ARG...]]",
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub args: Vec<String>,
 }
 
 /// `kill` flags.
@@ -173,4 +251,104 @@ pub struct SpecArgs {
     /// A config for a container run by an unprivileged user.
     #[arg(long = "rootless", id = "spec_rootless")]
     pub rootless: bool,
+}
+
+/// `ps` flags.
+#[derive(Debug, Args)]
+pub struct PsArgs {
+    /// Output format: table or json.
+    #[arg(short = 'f', long, default_value = "table")]
+    pub format: String,
+    /// The container id, then options passed to ps(1) (default: -ef); as
+    /// with runc, everything after the id goes to ps, `-f` included.
+    #[arg(
+        value_name = "ID [PS OPTIONS]",
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub args: Vec<String>,
+}
+
+/// `update` flags (runc's names).
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// LinuxResources JSON file, or `-` for stdin; flags override its fields.
+    #[arg(short = 'r', long)]
+    pub resources: Option<String>,
+    /// Block I/O weight (10 to 1000).
+    #[arg(long = "blkio-weight", allow_hyphen_values = true)]
+    pub blkio_weight: Option<String>,
+    /// CPU CFS period (µs).
+    #[arg(long = "cpu-period", allow_hyphen_values = true)]
+    pub cpu_period: Option<String>,
+    /// CPU CFS quota (µs per period).
+    #[arg(long = "cpu-quota", allow_hyphen_values = true)]
+    pub cpu_quota: Option<String>,
+    /// CPU shares (relative weight).
+    #[arg(
+        long = "cpu-share",
+        visible_alias = "cpu-shares",
+        allow_hyphen_values = true
+    )]
+    pub cpu_share: Option<String>,
+    /// CPU real-time period (µs).
+    #[arg(long = "cpu-rt-period", allow_hyphen_values = true)]
+    pub cpu_rt_period: Option<String>,
+    /// CPU real-time runtime (µs per period).
+    #[arg(long = "cpu-rt-runtime", allow_hyphen_values = true)]
+    pub cpu_rt_runtime: Option<String>,
+    /// CPUs to use (cpuset list).
+    #[arg(long = "cpuset-cpus", allow_hyphen_values = true)]
+    pub cpuset_cpus: Option<String>,
+    /// Memory nodes to use (cpuset list).
+    #[arg(long = "cpuset-mems", allow_hyphen_values = true)]
+    pub cpuset_mems: Option<String>,
+    /// Kernel memory limit (refused where the kernel ignores it).
+    #[arg(long = "kernel-memory", allow_hyphen_values = true)]
+    pub kernel_memory: Option<String>,
+    /// Kernel TCP buffer limit (refused where the kernel ignores it).
+    #[arg(long = "kernel-memory-tcp", allow_hyphen_values = true)]
+    pub kernel_memory_tcp: Option<String>,
+    /// Memory limit (bytes, or with k/m/g/t/p; -1 for none).
+    #[arg(long, allow_hyphen_values = true)]
+    pub memory: Option<String>,
+    /// Memory soft limit.
+    #[arg(long = "memory-reservation", allow_hyphen_values = true)]
+    pub memory_reservation: Option<String>,
+    /// Memory plus swap limit; -1 for unlimited swap.
+    #[arg(long = "memory-swap", allow_hyphen_values = true)]
+    pub memory_swap: Option<String>,
+    /// Maximum number of tasks (0 leaves it as is, -1 for no limit).
+    #[arg(long = "pids-limit", allow_hyphen_values = true)]
+    pub pids_limit: Option<String>,
+    /// Intel RDT/CAT L3 cache schema (not supported).
+    #[arg(long = "l3-cache-schema", allow_hyphen_values = true)]
+    pub l3_cache_schema: Option<String>,
+    /// Intel RDT/MBA memory bandwidth schema (not supported).
+    #[arg(long = "mem-bw-schema", allow_hyphen_values = true)]
+    pub mem_bw_schema: Option<String>,
+    /// Container id.
+    pub id: String,
+}
+
+/// `events` flags.
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    /// Time between stats events (Go duration: 5s, 500ms, 1m30s).
+    #[arg(long, default_value = "5s", allow_hyphen_values = true)]
+    pub interval: String,
+    /// Print the container's stats once, then exit.
+    #[arg(long)]
+    pub stats: bool,
+    /// Container id.
+    pub id: String,
+}
+
+/// `validate` flags.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Path to the bundle directory.
+    #[arg(short = 'b', long, default_value = ".")]
+    pub bundle: PathBuf,
 }

@@ -119,7 +119,7 @@ pub struct Created {
 /// A state root and the operations on the containers in it.
 #[derive(Debug, Clone)]
 pub struct Runtime {
-    root: StateRoot,
+    pub(crate) root: StateRoot,
 }
 
 impl Runtime {
@@ -134,15 +134,13 @@ impl Runtime {
     #[tracing::instrument(level = "debug", skip(self, opts), fields(id = %opts.id))]
     pub fn create(&self, opts: &CreateOptions) -> Result<Created> {
         crate::state::validate_id(&opts.id)?;
-        let bundle = Bundle::load(&opts.bundle)?;
-        let filter = bundle
-            .spec
-            .linux()
-            .as_ref()
-            .and_then(|l| l.seccomp().as_ref())
-            .map(seccomp::compile)
-            .transpose()?;
+        // Every config check runs here, before anything exists; `husk validate` runs the same.
+        let crate::spec::Checked {
+            bundle,
+            seccomp: filter,
+        } = crate::spec::load_checked(&opts.bundle, Some(&opts.id))?;
         let dir = self.root.create(&opts.id)?;
+        crate::faults::stop_at("after-state-dir");
         match create_in(&dir, &bundle, opts, filter) {
             Ok(created) => Ok(created),
             Err(e) => {
@@ -212,26 +210,45 @@ impl Runtime {
             for pid in cg.pids()? {
                 let _ = signal::kill(Pid::from_raw(pid), signal);
             }
+            if signal == Signal::SIGKILL {
+                thaw_if_frozen(&state);
+            }
             return Ok(());
         }
         if status == Status::Stopped {
             return Err(StateError::WrongStatus("container not running".into()).into());
         }
         signal::kill(Pid::from_raw(state.pid), signal)
-            .ctx(|| format!("send {signal} to container {id} (pid {})", state.pid))
+            .ctx(|| format!("send {signal} to container {id} (pid {})", state.pid))?;
+        if signal == Signal::SIGKILL && status == Status::Paused {
+            thaw_if_frozen(&state);
+        }
+        Ok(())
     }
 
     /// runtime.md "delete": remove a stopped (or, with `force`, any) container.
     #[tracing::instrument(level = "debug", skip(self))]
     pub fn delete(&self, id: &str, force: bool) -> Result<()> {
-        let dir = self.root.open(id)?;
+        let dir = match self.root.open(id) {
+            // No state.json: a create at work, or one that died (recovery.rs).
+            Err(StateError::NotFound(_)) if force => {
+                return match crate::recovery::delete_unfinished(&self.root, id)? {
+                    crate::recovery::Outcome::Removed => Ok(()),
+                    crate::recovery::Outcome::Changed => self.delete(id, force),
+                };
+            }
+            dir => dir?,
+        };
         let state = dir.load()?;
         let status = status_of(&dir, &state);
         match status {
             Status::Stopped => {}
             // runtime.md "delete": anything not stopped is an error without --force
             // (runc 1.1 also deletes `created` containers; the spec does not).
-            _ if force => kill_and_wait(&state)?,
+            _ if force => {
+                kill_and_wait(&state)?;
+                crate::faults::stop_at("delete-after-kill");
+            }
             s => {
                 return Err(StateError::WrongStatus(format!(
                     "cannot delete container {id} that is not stopped: {s}"
@@ -245,6 +262,7 @@ impl Runtime {
     /// Every container under the root.
     pub fn list(&self) -> Result<Vec<OciState>> {
         let mut out = Vec::new();
+        crate::recovery::warn_abandoned(&self.root);
         for id in self.root.list()? {
             match self.state(&id) {
                 Ok(s) => out.push(s),
@@ -342,6 +360,16 @@ fn create_in(
             .and_then(|p| p.to_str()),
         &opts.id,
     )?;
+    // Before anything exists outside the state dir, so that `delete --force`
+    // can undo a create killed from here on (recovery.rs).
+    let unfinished = crate::recovery::Unfinished {
+        pid: 0,
+        pid_start_time: 0,
+        cgroup: cgroup.state(),
+        rootfs: bundle.rootfs.clone(),
+        mount_ns,
+    };
+    unfinished.note(dir)?;
     let (parent_end, init_end) = channel::pair().map_err(|e| Error::Process(e.to_string()))?;
 
     // SAFETY: the runtime is single-threaded here, and the child ends in
@@ -411,11 +439,19 @@ fn create_in(
         config: spec.clone(),
     };
     let outside = || -> Result<()> {
+        crate::faults::stop_at("after-clone");
+        crate::recovery::Unfinished {
+            pid: pid.as_raw(),
+            pid_start_time: start_time(pid.as_raw()).unwrap_or(0),
+            ..unfinished.clone()
+        }
+        .note(dir)?;
         if flags.contains(CloneFlags::CLONE_NEWUSER) {
             write_id_maps(pid, spec)?;
         }
         cgroup.apply(pid.as_raw())?;
         cgroup.set(&resources_with_default_devices(spec))?;
+        crate::faults::stop_at("after-cgroup");
         parent_end
             .send_to_init(ToInit::Proceed)
             .map_err(|e| Error::Process(e.to_string()))?;
@@ -466,9 +502,12 @@ fn create_in(
         }
     };
     outside().map_err(abort)?;
+    crate::faults::stop_at("before-state-save");
     state.pid_start_time = start_time(pid.as_raw()).unwrap_or(0);
     state.cgroup = Some(cgroup.state());
     dir.save(&state).map_err(|e| abort(e.into()))?;
+    crate::recovery::finished(dir);
+    crate::faults::stop_at("after-state-save");
     if let Some(pid_file) = &opts.pid_file {
         write_pid_file(pid_file, pid.as_raw()).map_err(abort)?;
     }
@@ -479,7 +518,7 @@ fn create_in(
 }
 
 /// The cgroup manager of an existing container.
-fn cgroup_of(state: &ContainerState) -> Result<Box<dyn cgroups::Manager>> {
+pub(crate) fn cgroup_of(state: &ContainerState) -> Result<Box<dyn cgroups::Manager>> {
     match &state.cgroup {
         Some(cg) => Ok(cgroups::manager_from_state(cg)?),
         None => Err(Error::Process(format!(
@@ -510,7 +549,7 @@ fn raise_fd(fd: OwnedFd, min: RawFd) -> Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(new) })
 }
 
-fn connect_console(path: &Path) -> Result<OwnedFd> {
+pub(crate) fn connect_console(path: &Path) -> Result<OwnedFd> {
     let sock = std::os::unix::net::UnixStream::connect(path)
         .ctx(|| format!("connect to --console-socket {}", path.display()))?;
     Ok(sock.into())
@@ -518,25 +557,8 @@ fn connect_console(path: &Path) -> Result<OwnedFd> {
 
 /// Open a namespace file and check it is a namespace of the expected type.
 fn open_ns(path: &Path, typ: LinuxNamespaceType) -> Result<OwnedFd> {
-    let fd: OwnedFd = fs::File::open(path)
-        .ctx(|| format!("namespace {typ:?} path {}", path.display()))?
-        .into();
-    const NS_GET_NSTYPE: libc::c_ulong = 0xb703;
-    // SAFETY: ioctl on a descriptor we own; no memory is passed.
-    let got = unsafe { libc::ioctl(fd.as_raw_fd(), NS_GET_NSTYPE) };
-    if got < 0 {
-        return Err(Error::Process(format!(
-            "linux.namespaces: {} is not a namespace file",
-            path.display()
-        )));
-    }
-    if got != clone_flag(typ).bits() {
-        return Err(Error::Process(format!(
-            "linux.namespaces: {} is not a {typ:?} namespace",
-            path.display()
-        )));
-    }
-    Ok(fd)
+    crate::spec::open_namespace(path, typ)
+        .map_err(|e| Error::Process(format!("linux.namespaces: {e}")))
 }
 
 fn write_time_offsets(spec: &Spec) -> Result<()> {
@@ -620,7 +642,7 @@ fn resources_with_default_devices(spec: &Spec) -> LinuxResources {
     res
 }
 
-fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
+pub(crate) fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
     // Written beside the target and renamed, so a reader never sees it empty.
     let dir = path
         .parent()
@@ -656,7 +678,7 @@ fn process_state(pid: i32) -> Option<char> {
 }
 
 /// Is the recorded init still alive (and still the same process)?
-fn init_alive(state: &ContainerState) -> bool {
+pub(crate) fn init_alive(state: &ContainerState) -> bool {
     if state.pid <= 0 {
         return false;
     }
@@ -666,17 +688,18 @@ fn init_alive(state: &ContainerState) -> bool {
     }
 }
 
-fn status_of(dir: &ContainerDir, state: &ContainerState) -> Status {
+pub(crate) fn status_of(dir: &ContainerDir, state: &ContainerState) -> Status {
     if !init_alive(state) {
         return Status::Stopped;
     }
-    if dir.fifo_path().exists() {
-        return Status::Created;
-    }
+    // Frozen wins over created, as in runc: `pause` also freezes a created container.
     if let Ok(cg) = cgroup_of(state) {
         if cg.is_frozen().unwrap_or(false) {
             return Status::Paused;
         }
+    }
+    if dir.fifo_path().exists() {
+        return Status::Created;
     }
     Status::Running
 }
@@ -770,6 +793,18 @@ fn release_init(dir: &ContainerDir, state: &ContainerState) -> Result<()> {
     Ok(())
 }
 
+/// A cgroup v1 task frozen by `pause` does not act on SIGKILL until thawed
+/// (runc thaws too); call after sending it.
+pub(crate) fn thaw_if_frozen(state: &ContainerState) {
+    if let Ok(cg) = cgroup_of(state) {
+        if cg.is_frozen().unwrap_or(false) {
+            if let Err(e) = cg.thaw() {
+                tracing::warn!("thaw container {} after SIGKILL: {e}", state.id);
+            }
+        }
+    }
+}
+
 /// SIGKILL the init and wait (it is not our child) until it is gone.
 fn kill_and_wait(state: &ContainerState) -> Result<()> {
     if !init_alive(state) {
@@ -797,6 +832,7 @@ fn kill_and_wait(state: &ContainerState) -> Result<()> {
         }
     }
     let _ = signal::kill(pid, Signal::SIGKILL);
+    thaw_if_frozen(state);
     let deadline = Instant::now() + Duration::from_secs(10);
     while init_alive(state) {
         // Reap it if it happens to be our child (husk run).
@@ -816,6 +852,7 @@ fn kill_and_wait(state: &ContainerState) -> Result<()> {
 fn destroy(dir: ContainerDir, state: &ContainerState) -> Result<()> {
     let cg = cgroup_of(state)?;
     cg.destroy()?;
+    crate::faults::stop_at("delete-before-remove");
     let own_mount_ns = state
         .config
         .linux()

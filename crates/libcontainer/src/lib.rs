@@ -23,8 +23,13 @@
 pub mod cgroups;
 pub mod container;
 pub mod error;
+pub mod exec;
+pub mod faults;
+pub mod features;
 pub mod hooks;
+pub mod ops;
 pub mod process;
+mod recovery;
 pub mod rootfs;
 pub mod security;
 pub mod spec;
@@ -32,3 +37,5 @@ pub mod state;
 
 pub use container::{CreateOptions, Created, OciState, Runtime, Status};
 pub use error::{Error, Result};
+pub use exec::{ExecOptions, ExecProcess, Execed, ProcessOverrides};
+pub use ops::{Event, EventKind};

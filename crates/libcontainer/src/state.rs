@@ -148,6 +148,11 @@ impl StateRoot {
     }
 
     /// Make a new, locked directory for `id`; fails if the id is taken.
+    ///
+    /// The directory appears under its name already locked: it is made under
+    /// a temporary name, locked, and renamed without replacing anything. So
+    /// no other command can find it unlocked and without a state, which
+    /// `delete --force` takes for the leftovers of a create that died.
     pub fn create(&self, id: &str) -> Result<ContainerDir, StateError> {
         validate_id(id)?;
         fs::DirBuilder::new()
@@ -156,14 +161,77 @@ impl StateRoot {
             .create(&self.root)
             .map_err(io_err(&self.root))?;
         let path = self.dir_of(id);
-        match fs::DirBuilder::new().mode(0o711).create(&path) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                return Err(StateError::Exists(id.into()))
-            }
-            Err(e) => return Err(io_err(&path)(e)),
+        if path.exists() {
+            return Err(StateError::Exists(id.into()));
         }
-        lock_dir(&path, id)
+        self.sweep_temporaries();
+        let tmp = self.root.join(temporary_name(std::process::id()));
+        fs::DirBuilder::new()
+            .mode(0o711)
+            .create(&tmp)
+            .map_err(io_err(&tmp))?;
+        let mut dir = match lock_dir(&tmp, id) {
+            Ok(dir) => dir,
+            Err(e) => {
+                let _ = fs::remove_dir(&tmp);
+                return Err(e);
+            }
+        };
+        let renamed = nix::fcntl::renameat2(
+            None,
+            &tmp,
+            None,
+            &path,
+            nix::fcntl::RenameFlags::RENAME_NOREPLACE,
+        );
+        match renamed {
+            Ok(()) => {
+                dir.path = path;
+                Ok(dir)
+            }
+            Err(nix::Error::EEXIST) => {
+                let _ = fs::remove_dir(&tmp);
+                Err(StateError::Exists(id.into()))
+            }
+            Err(nix::Error::EINVAL) => {
+                // This filesystem has no RENAME_NOREPLACE: plain mkdir, then lock.
+                drop(dir);
+                let _ = fs::remove_dir(&tmp);
+                match fs::DirBuilder::new().mode(0o711).create(&path) {
+                    Ok(()) => lock_dir(&path, id),
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                        Err(StateError::Exists(id.into()))
+                    }
+                    Err(e) => Err(io_err(&path)(e)),
+                }
+            }
+            Err(e) => {
+                let _ = fs::remove_dir(&tmp);
+                Err(io_err(&path)(e.into()))
+            }
+        }
+    }
+
+    /// Remove the temporary directories of creates that died before renaming
+    /// theirs: their pid (in the name) is gone, or is ours (a recycled pid).
+    fn sweep_temporaries(&self) {
+        let Ok(entries) = fs::read_dir(&self.root) else {
+            return;
+        };
+        let me = std::process::id();
+        for e in entries.flatten() {
+            let name = e.file_name();
+            let Some(pid) = name
+                .to_str()
+                .and_then(|n| n.strip_prefix(TEMPORARY_PREFIX))
+                .and_then(|p| p.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            if pid == me || !Path::new(&format!("/proc/{pid}")).exists() {
+                let _ = fs::remove_dir(e.path());
+            }
+        }
     }
 
     /// Lock the existing directory of `id`.
@@ -179,6 +247,30 @@ impl StateRoot {
             return Err(StateError::NotFound(id.into()));
         }
         Ok(dir)
+    }
+
+    /// Lock the directory of `id` whether or not it holds a state.json: a
+    /// create may have died before writing one (see `crate::recovery`).
+    pub fn open_unfinished(&self, id: &str) -> Result<ContainerDir, StateError> {
+        validate_id(id)?;
+        lock_dir(&self.dir_of(id), id)
+    }
+
+    /// Entries without a state.json that no process holds locked: left by a
+    /// create that died before it finished (one still working holds the lock).
+    pub fn abandoned(&self) -> Vec<String> {
+        let Ok(entries) = fs::read_dir(&self.root) else {
+            return Vec::new();
+        };
+        let mut ids: Vec<String> = entries
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+            .filter(|e| !e.path().join(STATE_FILE).exists())
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|id| validate_id(id).is_ok() && !is_locked(&self.dir_of(id)))
+            .collect();
+        ids.sort();
+        ids
     }
 
     /// Ids of every container under the root, sorted.
@@ -225,7 +317,50 @@ fn lock_dir(path: &Path, id: &str) -> Result<ContainerDir, StateError> {
     })
 }
 
+/// A create makes its directory as `.new:<pid>` before renaming it: hidden,
+/// short (whatever the id's length), and with a `:`, which no id can hold.
+const TEMPORARY_PREFIX: &str = ".new:";
+
+fn temporary_name(pid: u32) -> String {
+    format!("{TEMPORARY_PREFIX}{pid}")
+}
+
+/// True if some process holds the lock on `path` (or it cannot be checked).
+fn is_locked(path: &Path) -> bool {
+    let Ok(file) = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
+        .open(path)
+    else {
+        return true;
+    };
+    // SAFETY: flock on a descriptor we own; closing it (drop) releases the lock.
+    unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) != 0 }
+}
+
 impl ContainerDir {
+    /// True if the directory we hold locked is still the one at our path
+    /// (not removed, nor replaced by a new create of the same id).
+    pub fn is_current(&self) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        let Ok(at_path) = fs::metadata(&self.path) else {
+            return false;
+        };
+        let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
+        // SAFETY: fstat fills `st` on success; it is read only then.
+        if unsafe { libc::fstat(self._lock.as_raw_fd(), st.as_mut_ptr()) } != 0 {
+            return false;
+        }
+        // SAFETY: fstat succeeded.
+        let st = unsafe { st.assume_init() };
+        at_path.dev() == st.st_dev && at_path.ino() == st.st_ino
+    }
+
+    /// True once state.json has been written (a create that died may not have).
+    pub fn has_state(&self) -> bool {
+        self.path.join(STATE_FILE).exists()
+    }
+
     /// Close our copy of the lock in a cloned child. flock belongs to the open
     /// file, which the clone shares: the child would otherwise hold the lock
     /// until it execs.
@@ -344,6 +479,29 @@ mod tests {
         assert_eq!(rfc3339_nano(t), "2023-11-14T22:13:20.12Z");
         let leap = UNIX_EPOCH + Duration::from_secs(951_782_400); // 2000-02-29
         assert_eq!(rfc3339_nano(leap), "2000-02-29T00:00:00Z");
+    }
+
+    #[test]
+    fn create_sweeps_temporaries_of_dead_creates() {
+        let tmp = std::env::temp_dir().join(format!("husk-state-sweep-{}", std::process::id()));
+        let root = StateRoot::new(&tmp);
+        fs::create_dir_all(&tmp).unwrap();
+        // pid_max is at most 2^22: this pid cannot exist.
+        let dead = tmp.join(temporary_name(1 << 23));
+        let mine = tmp.join(temporary_name(std::process::id()));
+        fs::create_dir(&dead).unwrap();
+        fs::create_dir(&mine).unwrap();
+        let dir = root.create("c1").unwrap();
+        assert!(!dead.exists() && !mine.exists());
+        assert!(!dir.has_state());
+        assert_eq!(
+            root.abandoned(),
+            Vec::<String>::new(),
+            "locked: a create at work"
+        );
+        drop(dir);
+        assert_eq!(root.abandoned(), vec!["c1".to_string()]);
+        fs::remove_dir_all(&tmp).unwrap();
     }
 
     #[test]

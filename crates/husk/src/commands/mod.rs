@@ -2,12 +2,20 @@
 
 mod create;
 mod delete;
+mod events;
+mod exec;
+mod features;
 mod kill;
 mod list;
+mod pause;
+mod ps;
+mod resume;
 mod run;
 mod spec;
 mod start;
 mod state;
+mod update;
+mod validate;
 
 use libcontainer::Runtime;
 
@@ -47,8 +55,16 @@ pub fn dispatch(cli: &Cli) -> CmdResult {
         Command::Kill(a) => kill::run(&rt, a),
         Command::Delete(a) => delete::run(&rt, a),
         Command::Run(a) => run::run(&rt, a),
+        Command::Exec(a) => exec::run(&rt, &cli.global, a),
         Command::List(a) => list::run(&rt, a),
         Command::Spec(a) => spec::run(a),
+        Command::Validate(a) => validate::run(a),
+        Command::Pause(a) => pause::run(&rt, &a.id),
+        Command::Resume(a) => resume::run(&rt, &a.id),
+        Command::Ps(a) => ps::run(&rt, a),
+        Command::Update(a) => update::run(&rt, a),
+        Command::Events(a) => events::run(&rt, a),
+        Command::Features => features::run(),
     }
 }
 

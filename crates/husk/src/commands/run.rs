@@ -75,8 +75,9 @@ fn wants_terminal(bundle: &std::path::Path) -> bool {
         .unwrap_or(false)
 }
 
-/// Forward every signal to the init until it exits; reap orphans we inherit as subreaper.
-fn wait_forwarding(init: Pid, mask: &SigSet) -> Result<i32, Box<dyn std::error::Error>> {
+/// Forward every signal to `init` until it exits; reap the orphans we inherit
+/// as subreaper (`run`) or our other children (`exec`).
+pub(crate) fn wait_forwarding(init: Pid, mask: &SigSet) -> Result<i32, Box<dyn std::error::Error>> {
     loop {
         // The init may already be gone before the first signal arrives.
         if let Some(code) = reap(init)? {

@@ -14,6 +14,7 @@
 //! - `devices`: device rules in the kernel's v1 text form.
 //! - `v1`: cgroup v1 and hybrid hosts (v1 controllers plus a cgroup2 mount).
 //! - `v2`: pure cgroup v2 hosts.
+//! - `stats`: reading usage for `events` (runc's JSON shape) and OOM notification.
 //! - `root_tests` (tests only): both drivers against this host's real cgroups.
 //!
 //! A later process (`delete`, `kill --all`, `pause`) finds the same cgroup
@@ -27,6 +28,7 @@ mod fs;
 mod paths;
 #[cfg(test)]
 mod root_tests;
+pub mod stats;
 pub mod v1;
 pub mod v2;
 

@@ -13,9 +13,23 @@ use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags};
 use crate::error::{Context, Result};
 
 /// Make a pty, send its master over `socket`, and make the slave the calling
-/// process's stdio and controlling terminal. The slave is given to `uid` so a
-/// non-root process can use it.
+/// process's stdio and controlling terminal, and the container's /dev/console.
+/// The slave is given to `uid` so a non-root process can use it.
 pub fn setup(socket: &OwnedFd, uid: u32, size: Option<(u16, u16)>) -> Result<()> {
+    setup_pty(socket, uid, size, true)
+}
+
+/// As [`setup`], for a process `exec` adds: /dev/console stays the init's.
+pub fn setup_for_exec(socket: &OwnedFd, uid: u32, size: Option<(u16, u16)>) -> Result<()> {
+    setup_pty(socket, uid, size, false)
+}
+
+fn setup_pty(
+    socket: &OwnedFd,
+    uid: u32,
+    size: Option<(u16, u16)>,
+    bind_console: bool,
+) -> Result<()> {
     let master = posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC)
         .ctx(|| "open /dev/ptmx".into())?;
     if let Some((height, width)) = size {
@@ -57,26 +71,28 @@ pub fn setup(socket: &OwnedFd, uid: u32, size: Option<(u16, u16)>) -> Result<()>
             "{name} is not a pseudoterminal: refusing to use it"
         )));
     }
-    // /dev/console in the container is the pty too: bound by descriptor onto a
-    // target opened without following symlinks.
-    let console = nix::fcntl::open(
-        "/dev/console",
-        OFlag::O_CREAT | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC | OFlag::O_RDONLY,
-        nix::sys::stat::Mode::from_bits_truncate(0o600),
-    );
-    if let Ok(console) = console {
-        // SAFETY: open returned a new descriptor we own.
-        let console = unsafe { OwnedFd::from_raw_fd(console) };
-        let source = format!("/proc/self/fd/{}", slave.as_raw_fd());
-        let target = format!("/proc/self/fd/{}", console.as_raw_fd());
-        mount(
-            Some(source.as_str()),
-            target.as_str(),
-            None::<&str>,
-            MsFlags::MS_BIND,
-            None::<&str>,
-        )
-        .ctx(|| format!("bind {name} to /dev/console"))?;
+    if bind_console {
+        // /dev/console in the container is the pty too: bound by descriptor onto a
+        // target opened without following symlinks.
+        let console = nix::fcntl::open(
+            "/dev/console",
+            OFlag::O_CREAT | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC | OFlag::O_RDONLY,
+            nix::sys::stat::Mode::from_bits_truncate(0o600),
+        );
+        if let Ok(console) = console {
+            // SAFETY: open returned a new descriptor we own.
+            let console = unsafe { OwnedFd::from_raw_fd(console) };
+            let source = format!("/proc/self/fd/{}", slave.as_raw_fd());
+            let target = format!("/proc/self/fd/{}", console.as_raw_fd());
+            mount(
+                Some(source.as_str()),
+                target.as_str(),
+                None::<&str>,
+                MsFlags::MS_BIND,
+                None::<&str>,
+            )
+            .ctx(|| format!("bind {name} to /dev/console"))?;
+        }
     }
 
     send_fd(socket.as_raw_fd(), master.as_raw_fd(), name.as_bytes())?;

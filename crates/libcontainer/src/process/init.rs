@@ -13,7 +13,7 @@ use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
 
 use nix::sched::CloneFlags;
-use oci_spec::runtime::{LinuxNamespaceType, Spec};
+use oci_spec::runtime::{LinuxNamespaceType, Process, Spec};
 
 use super::channel::{Channel, FromInit, ToInit};
 use crate::error::{Context, Error, Result};
@@ -63,8 +63,7 @@ pub struct InitContext<'a> {
 
 /// Run the init. Never returns: it ends in `execve` or `_exit`.
 pub fn run(ctx: InitContext) -> ! {
-    // `husk run` blocks signals to forward them; the container starts with none blocked.
-    let _ = nix::sys::signal::SigSet::empty().thread_set_mask();
+    reset_signals();
     let mut ctx = ctx;
     let err = match setup_and_exec(&mut ctx) {
         Ok(never) => match never {},
@@ -91,6 +90,15 @@ pub fn run(ctx: InitContext) -> ! {
 }
 
 pub(crate) enum Never {}
+
+/// The container's program starts with no signal blocked (`husk run` and
+/// `exec` block them to forward them) and SIGPIPE at its default: the Rust
+/// runtime ignores it in husk, and an ignored signal stays ignored across execve.
+pub(crate) fn reset_signals() {
+    let _ = nix::sys::signal::SigSet::empty().thread_set_mask();
+    // SAFETY: restoring a default disposition installs no handler.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+}
 
 fn setup_and_exec(ctx: &mut InitContext) -> Result<Never> {
     match ctx.channel.recv_from_parent() {
@@ -140,7 +148,9 @@ fn setup_and_exec(ctx: &mut InitContext) -> Result<Never> {
                 .iter()
                 .any(|(_, k)| *k == CloneFlags::CLONE_NEWCGROUP),
     };
+    crate::faults::stop_at("init-before-mounts");
     rootfs::setup(&plan)?;
+    crate::faults::stop_at("init-after-mounts");
     let wants_runtime_hooks = hooks.is_some_and(|h| {
         h.prestart().as_ref().is_some_and(|v| !v.is_empty())
             || h.create_runtime().as_ref().is_some_and(|v| !v.is_empty())
@@ -191,6 +201,45 @@ fn setup_and_exec(ctx: &mut InitContext) -> Result<Never> {
         ctx.released = Some(wait_for_start(&ctx.fifo)?);
         return Err(Error::Process("config has no process to start".into()));
     };
+    let ready = prepare_exec(process, ctx.seccomp.take(), ctx.setgroups_allowed)?;
+
+    catch_termination_signals();
+
+    ctx.channel
+        .send_to_parent(&FromInit::Ready)
+        .map_err(|e| Error::Process(format!("init: {e}")))?;
+    crate::faults::stop_at("init-after-ready");
+    ctx.released = Some(wait_for_start(&ctx.fifo)?);
+
+    if let Some(list) = hooks.and_then(|h| h.start_container().as_ref()) {
+        let state = creating_state_json(ctx.id, ctx.bundle, spec);
+        hooks::run_all(HookKind::StartContainer, list, &state)
+            .map_err(|e| Error::Process(e.to_string()))?;
+    }
+    ready.exec(ctx.preserve_fds)
+}
+
+/// A container process that has done everything but its last steps before
+/// `execve`; the init takes those only once `start` releases it.
+pub(crate) struct ReadyToExec<'a> {
+    args: &'a [String],
+    env: Vec<String>,
+    program: PathBuf,
+    trampoline: Option<OwnedFd>,
+    /// Still to be loaded, right before execve (no_new_privs is set).
+    filter: Option<seccomp::Filter>,
+}
+
+/// What the init and `exec` do inside the container once its root is in
+/// place: rlimits and oom_score_adj, the environment, the working directory
+/// and the program's path, the exec trampoline, then the bounding set, user,
+/// capabilities and no_new_privs. Without no_new_privs, seccomp is loaded
+/// here too, while CAP_SYS_ADMIN is still held.
+pub(crate) fn prepare_exec(
+    process: &Process,
+    mut filter: Option<seccomp::Filter>,
+    setgroups_allowed: bool,
+) -> Result<ReadyToExec<'_>> {
     if let Some(rl) = process.rlimits() {
         rlimits::apply(rl)?;
     }
@@ -206,14 +255,16 @@ fn setup_and_exec(ctx: &mut InitContext) -> Result<Never> {
     let no_new_privs = process.no_new_privileges().unwrap_or(false);
     // Resolve the program and enter cwd before any seccomp filter exists: the
     // profile may deny getcwd or stat, which the runtime itself needs here.
-    let env = build_env(process.env().as_deref().unwrap_or_default(), uid);
+    let env = build_env(
+        process.env().as_deref().unwrap_or_default(),
+        process.user().uid(),
+    );
     let args = process.args().as_deref().unwrap_or_default();
     change_dir(process.cwd())?;
     let program = find_executable(&args[0], &env)?;
     // Before seccomp and the capability drop, which could forbid memfd_create.
     let trampoline =
         super::trampoline::prepare().ctx(|| "prepare the exec trampoline (memfd)".into())?;
-    let mut filter = ctx.seccomp.take();
     if !no_new_privs {
         // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, which we
         // still have only now.
@@ -224,7 +275,7 @@ fn setup_and_exec(ctx: &mut InitContext) -> Result<Never> {
     capabilities::apply_bounding(&caps)?;
     // Keep the permitted set across the switch to a non-root uid.
     nix::sys::prctl::set_keepcaps(true).ctx(|| "PR_SET_KEEPCAPS".into())?;
-    user::switch(process.user(), ctx.setgroups_allowed)?;
+    user::switch(process.user(), setgroups_allowed)?;
     if process.user().umask().is_none() {
         nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o022));
     }
@@ -234,24 +285,30 @@ fn setup_and_exec(ctx: &mut InitContext) -> Result<Never> {
         nix::sys::prctl::set_no_new_privs()
             .map_err(crate::security::SecurityError::NoNewPrivileges)?;
     }
+    Ok(ReadyToExec {
+        args,
+        env,
+        program,
+        trampoline,
+        filter,
+    })
+}
 
-    catch_termination_signals();
-
-    ctx.channel
-        .send_to_parent(&FromInit::Ready)
-        .map_err(|e| Error::Process(format!("init: {e}")))?;
-    ctx.released = Some(wait_for_start(&ctx.fifo)?);
-
-    if let Some(list) = hooks.and_then(|h| h.start_container().as_ref()) {
-        let state = creating_state_json(ctx.id, ctx.bundle, spec);
-        hooks::run_all(HookKind::StartContainer, list, &state)
-            .map_err(|e| Error::Process(e.to_string()))?;
+impl ReadyToExec<'_> {
+    /// Load the rest of seccomp, keep only stdio and the `preserve_fds`
+    /// descriptors open across exec, and exec the program.
+    pub(crate) fn exec(mut self, preserve_fds: i32) -> Result<Never> {
+        if let Some(f) = self.filter.take() {
+            f.load()?;
+        }
+        close_fds_on_exec(preserve_fds)?;
+        exec_via(
+            self.trampoline.as_ref(),
+            &self.program,
+            self.args,
+            &self.env,
+        )
     }
-    if let Some(f) = filter.take() {
-        f.load()?;
-    }
-    close_fds_on_exec(ctx.preserve_fds)?;
-    exec_via(trampoline.as_ref(), &program, args, &env)
 }
 
 /// Block until `start` opens the fifo's other end, then tell it we are going.
@@ -297,7 +354,7 @@ fn catch_termination_signals() {
     }
 }
 
-fn join_session_keyring(id: &str) -> Result<()> {
+pub(crate) fn join_session_keyring(id: &str) -> Result<()> {
     let name = CString::new(format!("_ses.{id}"))
         .map_err(|_| Error::Process("container id has a NUL byte".into()))?;
     const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;
@@ -323,7 +380,7 @@ fn set_domainname(name: &str) -> Result<()> {
 }
 
 /// Give the container user its stdio (pipes from the caller), as runc does.
-fn fix_stdio_owner(uid: u32, gid: u32) {
+pub(crate) fn fix_stdio_owner(uid: u32, gid: u32) {
     for fd in 0..3 {
         if let Ok(st) = nix::sys::stat::fstat(fd) {
             // Leave /dev/null and other character devices of the host alone.

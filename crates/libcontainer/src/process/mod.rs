@@ -4,5 +4,6 @@
 pub mod channel;
 pub mod clone;
 pub mod console;
+pub mod exec;
 pub mod init;
 pub mod trampoline;

@@ -23,6 +23,9 @@ pub struct MountOptions {
 #[error("mount option {0:?} is not supported yet")]
 pub struct UnsupportedOption(pub String);
 
+/// `MS_NOSYMFOLLOW` (Linux 5.10), which nix does not name.
+const NOSYMFOLLOW: MsFlags = MsFlags::from_bits_retain(libc::MS_NOSYMFOLLOW);
+
 /// Sort `options` into flags, propagation and data.
 pub fn parse(options: &[String]) -> Result<MountOptions, UnsupportedOption> {
     let mut out = MountOptions {
@@ -62,6 +65,10 @@ pub fn parse(options: &[String]) -> Result<MountOptions, UnsupportedOption> {
             "nolazytime" => (MsFlags::empty(), MsFlags::MS_LAZYTIME),
             "silent" => (MsFlags::MS_SILENT, MsFlags::empty()),
             "loud" => (MsFlags::empty(), MsFlags::MS_SILENT),
+            "iversion" => (MsFlags::MS_I_VERSION, MsFlags::empty()),
+            "noiversion" => (MsFlags::empty(), MsFlags::MS_I_VERSION),
+            "nosymfollow" => (NOSYMFOLLOW, MsFlags::empty()),
+            "symfollow" => (MsFlags::empty(), NOSYMFOLLOW),
             "bind" => {
                 out.bind = true;
                 (MsFlags::MS_BIND, MsFlags::empty())
@@ -162,6 +169,14 @@ mod tests {
     fn later_options_win() {
         assert_eq!(opts(&["ro", "rw"]).flags, MsFlags::empty());
         assert_eq!(opts(&["rw", "ro"]).flags, MsFlags::MS_RDONLY);
+    }
+
+    #[test]
+    fn iversion_and_symfollow_are_flags_not_data() {
+        assert_eq!(opts(&["iversion"]).flags, MsFlags::MS_I_VERSION);
+        assert_eq!(opts(&["iversion", "noiversion"]).flags, MsFlags::empty());
+        assert_eq!(opts(&["nosymfollow"]).flags, NOSYMFOLLOW);
+        assert_eq!(opts(&["nosymfollow", "symfollow"]).data, "");
     }
 
     #[test]

@@ -57,7 +57,7 @@ const DEFAULT_ERRNO_RET: u32 = libc::EPERM as u32;
 
 /// libseccomp API level that supports `SCMP_ACT_NOTIFY` (libseccomp >= 2.5.0
 /// and Linux >= 5.7 for the flags it needs).
-const NOTIFY_MIN_API: u32 = 6;
+pub(crate) const NOTIFY_MIN_API: u32 = 6;
 
 // `seccomp(2)` operation and flags, from <linux/seccomp.h>, as the `c_ulong`
 // that libc declares the flags with and `libc::syscall` passes on.
@@ -768,7 +768,7 @@ fn filter_flags(
 /// program, so with a NULL program it fails with EINVAL for unknown flags
 /// and EFAULT for known ones. Any other answer (seccomp itself missing or
 /// denied) is left for `load` to report.
-fn kernel_accepts_flags(flags: libc::c_ulong) -> bool {
+pub(crate) fn kernel_accepts_flags(flags: libc::c_ulong) -> bool {
     // SAFETY: the NULL program pointer is only handed to the kernel, which
     // rejects it with EFAULT; nothing is dereferenced or installed.
     let ret = unsafe {

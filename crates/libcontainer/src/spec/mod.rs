@@ -3,14 +3,23 @@
 //! Everything after this module works on a [`Bundle`]: a parsed spec whose
 //! paths are absolute and whose values have been checked, so the init process
 //! never meets a config problem it could have been told about at `create`.
+//!
+//! - `parse`: config.json text to the typed spec, collecting every type error.
+//! - `validate`: the values and what the host must provide, every problem.
+//! - `check`: both plus the trial runs (seccomp, cgroup path): the one
+//!   function `create` and `validate` share.
 
+mod check;
+mod parse;
 mod validate;
 
 use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::Spec;
 
-pub use validate::{validate, Problem};
+pub use check::{check_bundle, load_checked, Checked, MAX_CONFIG_SIZE};
+pub use parse::{parse_collect, Parsed};
+pub use validate::{open_namespace, validate, Problem};
 
 /// The OCI runtime spec version husk implements and reports.
 pub const OCI_VERSION: &str = "1.2.0";
@@ -44,6 +53,14 @@ pub enum ConfigError {
         /// The parser's message.
         reason: String,
     },
+    /// config.json is larger than [`MAX_CONFIG_SIZE`].
+    #[error("config.json {path}: {size} bytes is larger than the {max} bytes husk reads", max = MAX_CONFIG_SIZE)]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// Its size.
+        size: u64,
+    },
     /// One or more fields have values the runtime cannot accept.
     #[error("{}", format_problems(.0))]
     Invalid(Vec<Problem>),
@@ -66,22 +83,10 @@ pub struct Bundle {
 }
 
 impl Bundle {
-    /// Read `<dir>/config.json`, resolve its paths and validate it.
+    /// Read `<dir>/config.json`, resolve its paths and run every check on it
+    /// (see [`load_checked`], which also hands back the compiled seccomp filter).
     pub fn load(dir: &Path) -> Result<Bundle, ConfigError> {
-        let path = dir.canonicalize().map_err(|source| ConfigError::Bundle {
-            path: dir.to_path_buf(),
-            source,
-        })?;
-        let config = path.join("config.json");
-        let data = std::fs::read(&config).map_err(|source| ConfigError::Read {
-            path: config.clone(),
-            source,
-        })?;
-        let spec = parse(&data).map_err(|reason| ConfigError::Parse {
-            path: config.clone(),
-            reason,
-        })?;
-        Bundle::from_spec(&path, spec)
+        load_checked(dir, None).map(|c| c.bundle)
     }
 
     /// Use a spec built in code; `dir` is the bundle its relative root path is resolved against.
@@ -90,6 +95,11 @@ impl Bundle {
         if !problems.is_empty() {
             return Err(ConfigError::Invalid(problems));
         }
+        Ok(Bundle::from_checked(dir, spec))
+    }
+
+    /// A bundle from a spec that passed the checks.
+    fn from_checked(dir: &Path, spec: Spec) -> Bundle {
         let root = spec
             .root()
             .as_ref()
@@ -100,28 +110,20 @@ impl Bundle {
         } else {
             dir.join(root)
         };
-        Ok(Bundle {
+        Bundle {
             path: dir.to_path_buf(),
             rootfs,
             spec,
-        })
+        }
     }
 }
 
-/// Parse config.json text. The JSON is read twice: first untyped, to give a
-/// clear message for the commonest mistakes, then into the typed spec.
+/// Parse config.json text; the error lists every value that could not be
+/// read, with its JSON path ("linux.devices[0].type: unknown variant ...").
 pub fn parse(data: &[u8]) -> Result<Spec, String> {
-    let value: serde_json::Value = serde_json::from_slice(data).map_err(|e| e.to_string())?;
-    if !value.is_object() {
-        return Err("the top level must be a JSON object".into());
+    let parsed = parse_collect(data);
+    match parsed.spec {
+        Some(spec) if parsed.problems.is_empty() => Ok(spec),
+        _ => Err(format_problems(&parsed.problems)),
     }
-    // Name the field a type error is in: "linux.devices[0].type: unknown variant ...".
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        if path == "." {
-            e.inner().to_string()
-        } else {
-            format!("{path}: {}", e.inner())
-        }
-    })
 }

@@ -1,0 +1,343 @@
+//! Every check `create` makes on a bundle before anything exists (no state
+//! directory, no cgroup, no process), in one place, so that `husk validate`
+//! and `husk create` cannot disagree: read config.json (size-capped), parse it
+//! collecting every type error, validate the values, and try what can be
+//! tried without running anything: compile the seccomp filter, resolve the
+//! cgroup path, look up capability names.
+
+use std::io::Read;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use oci_spec::runtime::Spec;
+
+use super::parse::{parse_collect, Parsed};
+use super::validate::{validate_with, Problem};
+use super::{Bundle, ConfigError};
+use crate::security::seccomp;
+
+/// The largest config.json husk reads. Real configs are a few KiB; a huge
+/// one is a mistake or an attack on the runtime's memory.
+pub const MAX_CONFIG_SIZE: u64 = 16 << 20;
+
+/// The id used to plan the cgroup when there is no container id yet (`validate`).
+const PLACEHOLDER_ID: &str = "husk-validate";
+
+/// A bundle that passed every check, with what the checks produced.
+#[derive(Debug)]
+pub struct Checked {
+    /// The bundle and its config.
+    pub bundle: Bundle,
+    /// The compiled `linux.seccomp` filter, if the config has one.
+    pub seccomp: Option<seccomp::Filter>,
+}
+
+/// Every problem with the bundle in `dir`, one per JSON path (what `husk
+/// validate` prints). Empty if `create` would accept it.
+pub fn check_bundle(dir: &Path) -> Vec<Problem> {
+    match load_checked(dir, None) {
+        Ok(_) => Vec::new(),
+        Err(e) => e.problems(),
+    }
+}
+
+/// Read and check the bundle in `dir` for the container `id` (`None`: no
+/// container yet, as for `validate`). Any problem is an error; with several,
+/// [`ConfigError::Invalid`] lists them all.
+pub fn load_checked(dir: &Path, id: Option<&str>) -> Result<Checked, ConfigError> {
+    let path = dir.canonicalize().map_err(|source| ConfigError::Bundle {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let config = path.join("config.json");
+    let data = read_config(&config)?;
+    let parsed = parse_collect(&data);
+    if parsed.spec.is_none()
+        && parsed.problems.len() == 1
+        && parsed.problems[0].path == "config.json"
+    {
+        // Not JSON (or not an object): nothing else can be said.
+        return Err(ConfigError::Parse {
+            path: config,
+            reason: parsed.problems[0].message.clone(),
+        });
+    }
+    let mut problems = parsed.problems.clone();
+    let Some(spec) = parsed.spec.clone() else {
+        return Err(ConfigError::Invalid(problems));
+    };
+    let namespaces_known = !parsed
+        .dropped
+        .iter()
+        .any(|d| d == "linux" || d.starts_with("linux.namespaces"));
+    for p in validate_with(&spec, &path, namespaces_known) {
+        add_mapped(&parsed, &mut problems, p);
+    }
+    for p in check_capability_names(&spec) {
+        add_mapped(&parsed, &mut problems, p);
+    }
+    if !problems.iter().any(|p| p.path == "linux.cgroupsPath") {
+        if let Some(p) = check_cgroups_path(&spec, id) {
+            add_mapped(&parsed, &mut problems, p);
+        }
+    }
+    let seccomp_parsed = !parsed.touches_dropped("linux.seccomp")
+        && !problems.iter().any(|p| p.path.starts_with("linux.seccomp"));
+    let filter = match spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
+        Some(s) if seccomp_parsed => match seccomp::compile(s) {
+            Ok(f) => Some(f),
+            Err(e) => {
+                add_mapped(
+                    &parsed,
+                    &mut problems,
+                    Problem::from_text("linux.seccomp", &e.to_string()),
+                );
+                None
+            }
+        },
+        _ => None,
+    };
+    if !problems.is_empty() {
+        return Err(ConfigError::Invalid(problems));
+    }
+    let bundle = Bundle::from_checked(&path, spec);
+    Ok(Checked {
+        bundle,
+        seccomp: filter,
+    })
+}
+
+/// A problem found on the (possibly repaired) spec, at its original path;
+/// dropped unless it is about something that parsed.
+fn add_mapped(parsed: &Parsed, problems: &mut Vec<Problem>, mut p: Problem) {
+    p.path = parsed.original_path(&p.path);
+    if parsed.touches_dropped(&p.path) {
+        return;
+    }
+    if !problems.contains(&p) {
+        problems.push(p);
+    }
+}
+
+fn read_config(config: &PathBuf) -> Result<Vec<u8>, ConfigError> {
+    let read_err = |source| ConfigError::Read {
+        path: config.clone(),
+        source,
+    };
+    // Looked at before it is opened: opening a fifo would block, a device
+    // could be read forever.
+    let not_regular = || {
+        read_err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ))
+    };
+    if !std::fs::metadata(config).map_err(read_err)?.is_file() {
+        return Err(not_regular());
+    }
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC | libc::O_NOCTTY)
+        .open(config)
+        .map_err(read_err)?;
+    let meta = file.metadata().map_err(read_err)?;
+    if !meta.is_file() {
+        // Replaced between the two looks.
+        return Err(not_regular());
+    }
+    if meta.len() > MAX_CONFIG_SIZE {
+        return Err(ConfigError::TooLarge {
+            path: config.clone(),
+            size: meta.len(),
+        });
+    }
+    let mut data = Vec::with_capacity(meta.len() as usize);
+    file.take(MAX_CONFIG_SIZE + 1)
+        .read_to_end(&mut data)
+        .map_err(read_err)?;
+    if data.len() as u64 > MAX_CONFIG_SIZE {
+        // It grew while we read it.
+        return Err(ConfigError::TooLarge {
+            path: config.clone(),
+            size: data.len() as u64,
+        });
+    }
+    Ok(data)
+}
+
+/// Names the capabilities library (and so the init) cannot set.
+fn check_capability_names(spec: &Spec) -> Vec<Problem> {
+    let mut out = Vec::new();
+    let Some(caps) = spec
+        .process()
+        .as_ref()
+        .and_then(|p| p.capabilities().as_ref())
+    else {
+        return out;
+    };
+    for (set, list) in [
+        ("bounding", caps.bounding()),
+        ("effective", caps.effective()),
+        ("permitted", caps.permitted()),
+        ("inheritable", caps.inheritable()),
+        ("ambient", caps.ambient()),
+    ] {
+        let mut names: Vec<String> = list.iter().flatten().map(|c| c.to_string()).collect();
+        names.sort();
+        for name in names {
+            let full = if name.starts_with("CAP_") {
+                name.clone()
+            } else {
+                format!("CAP_{name}")
+            };
+            if caps::Capability::from_str(&full).is_err() {
+                out.push(Problem::new(
+                    format!("process.capabilities.{set}"),
+                    format!("unknown capability {name:?}"),
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// Plan the container's cgroup as `create` will (nothing is created).
+fn check_cgroups_path(spec: &Spec, id: Option<&str>) -> Option<Problem> {
+    let path = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.cgroups_path().as_ref())
+        .map(|p| p.to_string_lossy().into_owned());
+    crate::cgroups::manager(path.as_deref(), id.unwrap_or(PLACEHOLDER_ID))
+        .err()
+        .map(|e| Problem::new("linux.cgroupsPath", e.to_string()))
+}
+
+impl ConfigError {
+    /// This error as problems with JSON paths, one per line of `husk validate`.
+    pub fn problems(&self) -> Vec<Problem> {
+        match self {
+            ConfigError::Bundle { path, source } => {
+                vec![Problem::new(
+                    "bundle",
+                    format!("{}: {source}", path.display()),
+                )]
+            }
+            ConfigError::Read { path, source } => vec![Problem::new(
+                "config.json",
+                format!("{}: {source}", path.display()),
+            )],
+            ConfigError::TooLarge { .. } | ConfigError::Parse { .. } => {
+                vec![Problem::new("config.json", self.to_string())]
+            }
+            ConfigError::Invalid(list) => list.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    struct TempBundle(PathBuf);
+
+    impl TempBundle {
+        fn new(name: &str, config: &serde_json::Value) -> TempBundle {
+            let dir =
+                std::env::temp_dir().join(format!("husk-check-test-{}-{name}", std::process::id()));
+            let _ = fs::remove_dir_all(&dir);
+            fs::create_dir_all(dir.join("rootfs")).unwrap();
+            fs::write(dir.join("config.json"), serde_json::to_vec(config).unwrap()).unwrap();
+            TempBundle(dir)
+        }
+    }
+
+    impl Drop for TempBundle {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn base() -> serde_json::Value {
+        serde_json::json!({
+            "ociVersion": "1.0.2",
+            "root": {"path": "rootfs"},
+            "process": {"args": ["sh"], "cwd": "/", "user": {"uid": 0, "gid": 0}},
+            "linux": {
+                "namespaces": [{"type": "mount"}, {"type": "uts"}, {"type": "pid"}],
+                "cgroupsPath": "/husk-check-test"
+            },
+            "hostname": "h"
+        })
+    }
+
+    #[test]
+    fn valid_bundle_has_no_problems() {
+        let b = TempBundle::new("valid", &base());
+        assert_eq!(check_bundle(&b.0), vec![]);
+    }
+
+    #[test]
+    fn parse_and_value_problems_are_listed_together() {
+        let mut v = base();
+        v["process"]["capabilities"] = serde_json::json!({"bounding": ["CAP_TEST"]});
+        v["process"]["cwd"] = "relative".into();
+        v["mounts"] = serde_json::json!([
+            {"destination": 7},
+            {"destination": "/a/../../b", "type": "tmpfs"}
+        ]);
+        v["linux"]["cgroupsPath"] = "/a/../..".into();
+        let b = TempBundle::new("many", &v);
+        let got: Vec<String> = check_bundle(&b.0).into_iter().map(|p| p.path).collect();
+        for want in [
+            "process.capabilities.bounding[0]",
+            "process.cwd",
+            "mounts[0].destination",
+            "mounts[1].destination",
+            "linux.cgroupsPath",
+        ] {
+            assert!(got.iter().any(|g| g == want), "{want} missing from {got:?}");
+        }
+    }
+
+    #[test]
+    fn namespace_dependent_checks_wait_for_the_namespaces_to_parse() {
+        let mut v = base();
+        // The UTS entry does not parse: "hostname needs UTS" would be a guess.
+        v["linux"]["namespaces"][1]["type"] = "utsx".into();
+        let b = TempBundle::new("nsparse", &v);
+        let got: Vec<String> = check_bundle(&b.0).into_iter().map(|p| p.path).collect();
+        assert_eq!(got, vec!["linux.namespaces[1].type".to_string()]);
+    }
+
+    #[test]
+    fn seccomp_is_compiled() {
+        let mut v = base();
+        v["linux"]["seccomp"] = serde_json::json!({
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["getcwd"], "action": "SCMP_ACT_KILL", "errnoRet": 1}]
+        });
+        let b = TempBundle::new("seccomp", &v);
+        let got = check_bundle(&b.0);
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert!(
+            got[0].path.starts_with("linux.seccomp.syscalls[0]"),
+            "{got:?}"
+        );
+    }
+
+    #[test]
+    fn oversized_and_odd_config_files() {
+        let b = TempBundle::new("big", &base());
+        let f = fs::File::create(b.0.join("config.json")).unwrap();
+        f.set_len(MAX_CONFIG_SIZE + 1).unwrap();
+        let got = check_bundle(&b.0);
+        assert!(got[0].message.contains("larger than"), "{got:?}");
+        fs::remove_file(b.0.join("config.json")).unwrap();
+        fs::create_dir(b.0.join("config.json")).unwrap();
+        assert_eq!(check_bundle(&b.0)[0].path, "config.json");
+        assert_eq!(check_bundle(&b.0.join("nope"))[0].path, "bundle");
+    }
+}
