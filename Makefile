@@ -41,9 +41,10 @@ compat: build
 
 test: deps lint unit integration compat
 
-clients: deps release
-	@for s in ../shared/clients/podman-check.sh ../shared/clients/containerd-check.sh; do \
-	  echo "== $$s"; $$s $(CURDIR)/$(HUSK_RELEASE) | tail -1; done
+# podman, containerd, Docker and buildah driving the release binary (../shared/clients).
+clients: release
+	HUSK_CLIENT_DEPS=1 ./hack/install-deps.sh
+	./hack/clients.sh $(HUSK_RELEASE)
 
 PREFIX ?= /usr/local
 # The binary, man pages and shell completions (generated from the clap definitions).

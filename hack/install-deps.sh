@@ -10,7 +10,7 @@ pkgs=(
   runc                                        # peer runtime, compared side by side in tests and docs
 )
 if [ "${HUSK_CLIENT_DEPS:-0}" = 1 ]; then
-  pkgs+=(podman conmon containerd buildah crun)
+  pkgs+=(podman conmon containerd buildah crun catatonit)
 fi
 
 missing=()

@@ -173,3 +173,17 @@ fn linux_devices_invalid_type_fails() {
     let out = sb.create(&id, &b).err_mentions(&["device", "type"]);
     sb.assert_nothing_left(&id, &out);
 }
+
+/// podman sends `fileMode` with the file-type bits of the device
+/// (0o20666 for a character device), as Go's os.FileMode does; runc accepts
+/// it and so must we. The node gets the permission bits.
+#[test]
+fn linux_devices_file_mode_with_type_bits() {
+    let sb = Sandbox::new();
+    let mut b = sb.bundle(&[]);
+    b.linux()["devices"] = json!([
+        { "path": "/dev/podnull", "type": "c", "major": 1, "minor": 3, "fileMode": 0o20666 }
+    ]);
+    let out = sb.sh(&mut b, "stat -c '%a %t:%T' /dev/podnull");
+    assert_eq!(out, "666 1:3");
+}

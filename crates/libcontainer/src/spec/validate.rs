@@ -515,11 +515,21 @@ fn check_linux(spec: &Spec, p: &mut Problems) {
                 "\"a\" is only valid in cgroup device rules (linux.resources.devices)",
             );
         }
-        if d.file_mode().is_some_and(|m| m > 0o7777) {
-            p.add(
-                format!("linux.devices[{i}].fileMode"),
-                "has bits beyond the permission bits (0o7777)",
-            );
+        // podman sends the file-type bits too (0o20666 for a char device), as
+        // Go's os.FileMode does: accept them when they match the device type.
+        if let Some(m) = d.file_mode() {
+            let type_bits = m & 0o170000;
+            let expected = match d.typ() {
+                oci_spec::runtime::LinuxDeviceType::B => 0o060000,
+                oci_spec::runtime::LinuxDeviceType::P => 0o010000,
+                _ => 0o020000,
+            };
+            if m > 0o177777 || (type_bits != 0 && type_bits != expected) {
+                p.add(
+                    format!("linux.devices[{i}].fileMode"),
+                    format!("{m:#o} is not a permission mode for this device type"),
+                );
+            }
         }
         for (field, id) in [("uid", d.uid()), ("gid", d.gid())] {
             if id == Some(INVALID_ID) {
