@@ -799,6 +799,9 @@ impl Sandbox {
         let dir = self.dir.to_string_lossy().into_owned();
         let id_prefix = format!("husk-it-{}-", self.tag);
         let me = std::process::id() as i32;
+        // A sibling test thread's child between fork and exec is a copy of this
+        // test binary holding our open files: not a leftover of the runtime.
+        let my_exe = fs::read_link("/proc/self/exe").ok();
         let under = |l: &Path| {
             let l = l.to_string_lossy();
             l == dir || l.starts_with(&format!("{dir}/"))
@@ -812,6 +815,9 @@ impl Sandbox {
                 continue;
             };
             if pid == me || !pid_alive(pid) {
+                continue;
+            }
+            if my_exe.is_some() && fs::read_link(format!("/proc/{pid}/exe")).ok() == my_exe {
                 continue;
             }
             let env = fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
