@@ -81,6 +81,11 @@ fn parent_dies_before_state(stage: &str, mount_ns: bool) {
     );
     let list = list_works(&sb);
     assert_eq!(list, json!([]), "list skips the unfinished entry");
+    let table = sb.cmd(&["list"]).run().ok();
+    assert!(
+        table.stderr.contains(&format!("delete --force {id}")),
+        "list tells what to do with the leftovers: {table}"
+    );
     // The id stays taken until the leftovers are deleted.
     sb.create(&id, &b).err_mentions(&["already exists"]);
     let del = sb.delete_force(&id).ok();
