@@ -534,7 +534,6 @@ fn ungrantable_capability_is_a_warning() {
 /// "Create" (line 116): the policy is applied (SCHED_BATCH is 3 in
 /// /proc/1/stat's policy field), or create fails: never ignored.
 #[test]
-#[ignore = "husk bug (reported): process.scheduler is silently ignored"]
 fn scheduler_applied_or_refused() {
     if skip_on_runc("runc 1.1.5 ignores process.scheduler") {
         return;
@@ -560,7 +559,6 @@ fn scheduler_applied_or_refused() {
 /// "Create" (line 116): the I/O class is applied (ionice shows idle), or
 /// create fails: never ignored.
 #[test]
-#[ignore = "husk bug (reported): process.ioPriority is silently ignored"]
 fn io_priority_applied_or_refused() {
     if skip_on_runc("runc 1.1.5 ignores process.ioPriority") {
         return;
@@ -811,7 +809,6 @@ fn annotation_key_must_not_be_empty() {
 /// `idmap` option are still a property of the mount: applied, or create
 /// fails; never silently dropped.
 #[test]
-#[ignore = "husk bug (reported): mount uidMappings/gidMappings without idmap are silently ignored"]
 fn mount_mappings_without_idmap_option_are_not_ignored() {
     if skip_on_runc("runc 1.1.5 ignores the mount mappings") {
         return;

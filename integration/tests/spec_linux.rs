@@ -281,7 +281,6 @@ impl Drop for Veth {
 /// global address and is up; a runtime that cannot do it MUST fail create
 /// rather than ignore `netDevices` (runtime.md "Create").
 #[test]
-#[ignore = "husk bug (reported): linux.netDevices is silently ignored"]
 fn net_device_moved_into_container() {
     if skip_on_runc("runc 1.1.5 predates netDevices") {
         return;
@@ -474,7 +473,6 @@ fn unified_resources() {
 /// config-linux.md "IntelRdt" (line 740): with `intelRdt` set and no resctrl
 /// filesystem mounted, the runtime MUST generate an error.
 #[test]
-#[ignore = "husk bug (reported): linux.intelRdt is silently ignored"]
 fn intel_rdt_without_resctrl_fails() {
     if skip_on_runc("runc 1.1.5 ignores intelRdt with only closID set") {
         return;
@@ -493,7 +491,6 @@ fn intel_rdt_without_resctrl_fails() {
 /// (line 116): MPOL_BIND to node 0 shows in numa_maps, or create fails:
 /// never ignored.
 #[test]
-#[ignore = "husk bug (reported): linux.memoryPolicy is silently ignored"]
 fn memory_policy_applied_or_refused() {
     if skip_on_runc("runc 1.1.5 predates memoryPolicy") {
         return;
@@ -513,7 +510,6 @@ fn memory_policy_applied_or_refused() {
 /// (line 116): LINUX32 makes `uname -m` report a 32-bit machine, or create
 /// fails: never ignored.
 #[test]
-#[ignore = "husk bug (reported): linux.personality is silently ignored"]
 fn personality_applied_or_refused() {
     if skip_on_runc("runc 1.1.5 predates personality") {
         return;

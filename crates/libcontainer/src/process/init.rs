@@ -191,6 +191,14 @@ fn setup_and_exec(ctx: &mut InitContext) -> Result<Never> {
         fix_stdio_owner(uid, gid);
     }
     rootfs::apply_sysctl(spec)?;
+    if let Some(linux) = spec.linux() {
+        if let Some(p) = linux.personality() {
+            crate::security::sched::apply_personality(p)?;
+        }
+        if let Some(m) = linux.memory_policy() {
+            crate::security::sched::apply_memory_policy(m)?;
+        }
+    }
     rootfs::finish(spec)?;
 
     let Some(process) = process else {
@@ -245,6 +253,13 @@ pub(crate) fn prepare_exec(
     }
     if let Some(adj) = process.oom_score_adj() {
         rlimits::apply_oom_score_adj(adj)?;
+    }
+    // Before the capability drop: real-time policies need CAP_SYS_NICE.
+    if let Some(s) = process.scheduler() {
+        crate::security::sched::apply_scheduler(s)?;
+    }
+    if let Some(p) = process.io_priority() {
+        crate::security::sched::apply_io_priority(p)?;
     }
     let caps = process
         .capabilities()

@@ -4,6 +4,7 @@
 
 pub mod capabilities;
 pub mod rlimits;
+pub mod sched;
 pub mod seccomp;
 pub mod user;
 
@@ -30,6 +31,9 @@ pub enum SecurityError {
     /// oom_score_adj could not be written.
     #[error("process.oomScoreAdj: {0}")]
     OomScoreAdj(String),
+    /// A scheduler, I/O priority, personality or memory policy the kernel refused.
+    #[error("{0}")]
+    Attribute(String),
     /// no_new_privs could not be set.
     #[error("process.noNewPrivileges: {0}")]
     NoNewPrivileges(nix::Error),

@@ -489,6 +489,7 @@ fn check_linux(spec: &Spec, p: &mut Problems) {
         check_namespace_needs(spec, namespaces, p);
     }
     check_lsm(spec, p);
+    check_unsupported(spec, p);
     if let Some(cg) = linux.cgroups_path() {
         if cg.components().any(|c| c == Component::ParentDir) {
             p.add(
@@ -691,6 +692,39 @@ fn check_namespace_needs(spec: &Spec, namespaces: &[LinuxNamespace], p: &mut Pro
                 format!("the {typ} namespace joined is the host's: setting it would change the host"),
             ),
             Some(_) => {}
+        }
+    }
+}
+
+/// Fields husk cannot honour yet: an error, never silently dropped.
+fn check_unsupported(spec: &Spec, p: &mut Problems) {
+    if let Some(linux) = spec.linux() {
+        if linux.net_devices().as_ref().is_some_and(|d| !d.is_empty()) {
+            p.add(
+                "linux.netDevices",
+                "moving network devices into the container is not supported yet",
+            );
+        }
+        if linux.intel_rdt().is_some() {
+            let why = if Path::new("/sys/fs/resctrl/schemata").exists() {
+                "Intel RDT is not supported by husk yet"
+            } else {
+                "Intel RDT needs the resctrl filesystem, which this host does not have mounted"
+            };
+            p.add("linux.intelRdt", why);
+        }
+    }
+    for (i, m) in spec.mounts().iter().flatten().enumerate() {
+        for (field, set) in [
+            ("uidMappings", m.uid_mappings().is_some()),
+            ("gidMappings", m.gid_mappings().is_some()),
+        ] {
+            if set {
+                p.add(
+                    format!("mounts[{i}].{field}"),
+                    "idmapped mounts are not supported yet",
+                );
+            }
         }
     }
 }
