@@ -614,7 +614,6 @@ fn notify_seccomp(listener: &Path) -> Value {
 /// (ociVersion, fds naming "seccompFd", pid, metadata, state) with the
 /// listener fd as SCM_RIGHTS, then closes the connection.
 #[test]
-#[ignore = "husk bug (reported): listenerPath is never used; the listener fd is not sent"]
 fn seccomp_listener_receives_process_state() {
     let sb = Sandbox::new();
     let sock = sb.dir.join("agent.sock");
@@ -707,7 +706,6 @@ fn recv_with_fds(conn: &std::os::unix::net::UnixStream) -> (Vec<u8>, Vec<i32>) {
 /// config-linux.md "Seccomp" `listenerPath` (line 930): if sending to the
 /// socket fails (nothing listens there), the runtime MUST generate an error.
 #[test]
-#[ignore = "husk bug (reported): listenerPath is never used; create does not fail"]
 fn seccomp_listener_unreachable_fails() {
     let sb = Sandbox::new();
     let mut b = sb.bundle(&["true"]);

@@ -370,6 +370,17 @@ fn create_in(
         mount_ns,
     };
     unfinished.note(dir)?;
+    // config-linux.md "Seccomp": an unreachable listenerPath is an error at create.
+    let agent = match linux
+        .and_then(|l| l.seccomp().as_ref())
+        .and_then(|s| s.listener_path().as_ref())
+    {
+        Some(path) => Some(
+            std::os::unix::net::UnixStream::connect(path)
+                .ctx(|| format!("linux.seccomp.listenerPath {}", path.display()))?,
+        ),
+        None => None,
+    };
     let (parent_end, init_end) = channel::pair().map_err(|e| Error::Process(e.to_string()))?;
 
     // SAFETY: the runtime is single-threaded here, and the child ends in
@@ -456,9 +467,17 @@ fn create_in(
             .send_to_init(ToInit::Proceed)
             .map_err(|e| Error::Process(e.to_string()))?;
         loop {
-            match parent_end.recv_from_init() {
-                Ok(FromInit::Ready) => return Ok(()),
-                Ok(FromInit::RunCreateRuntimeHooks) => {
+            match parent_end.recv_from_init_with_fd() {
+                Ok((FromInit::Ready, _)) => return Ok(()),
+                Ok((FromInit::SeccompListener, Some(listener))) => {
+                    if let Some(agent) = &agent {
+                        send_seccomp_state(agent, &listener, spec, &opts.id, pid, bundle)?;
+                    }
+                }
+                Ok((FromInit::SeccompListener, None)) => {
+                    return Err(Error::Process("init sent no seccomp listener".into()))
+                }
+                Ok((FromInit::RunCreateRuntimeHooks, _)) => {
                     // prestart runs after create's step 2 (runtime.md: "created");
                     // createRuntime keeps runc's "creating".
                     let json = |status: &str| {
@@ -491,7 +510,7 @@ fn create_in(
                         .send_to_init(ToInit::HooksDone)
                         .map_err(|e| Error::Process(e.to_string()))?;
                 }
-                Ok(FromInit::Failed(msg)) => return Err(Error::Process(msg)),
+                Ok((FromInit::Failed(msg), _)) => return Err(Error::Process(msg)),
                 Err(e) => {
                     let status = waitpid(pid, None).ok();
                     return Err(Error::Process(format!(
@@ -526,6 +545,36 @@ pub(crate) fn cgroup_of(state: &ContainerState) -> Result<Box<dyn cgroups::Manag
             state.id
         ))),
     }
+}
+
+/// Hand the seccomp notify listener to the agent: the container state as JSON
+/// with the listener attached (config-linux.md "Seccomp", runtime.md "State").
+fn send_seccomp_state(
+    agent: &std::os::unix::net::UnixStream,
+    listener: &OwnedFd,
+    spec: &Spec,
+    id: &str,
+    pid: Pid,
+    bundle: &Bundle,
+) -> Result<()> {
+    let seccomp = spec.linux().as_ref().and_then(|l| l.seccomp().as_ref());
+    let msg = serde_json::json!({
+        "ociVersion": OCI_VERSION,
+        "fds": ["seccompFd"],
+        "pid": pid.as_raw(),
+        "metadata": seccomp.and_then(|s| s.listener_metadata().clone()).unwrap_or_default(),
+        "state": {
+            "ociVersion": OCI_VERSION, "id": id, "status": "creating",
+            "pid": pid.as_raw(), "bundle": bundle.path,
+            "annotations": spec.annotations().clone().unwrap_or_default(),
+        },
+    })
+    .to_string();
+    crate::process::console::send_fd(agent.as_raw_fd(), listener.as_raw_fd(), msg.as_bytes())
+        .map_err(|e| Error::Process(format!("linux.seccomp.listenerPath: {e}")))?;
+    // One state per connection: close our end so the agent sees the end of it.
+    let _ = agent.shutdown(std::net::Shutdown::Write);
+    Ok(())
 }
 
 /// Open a file with O_PATH (no permission needed, nothing triggered).

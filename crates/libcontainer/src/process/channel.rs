@@ -24,6 +24,9 @@ pub enum FromInit {
     RunCreateRuntimeHooks,
     /// Setup is complete; the init now waits on the exec fifo.
     Ready,
+    /// The seccomp notify listener, passed as SCM_RIGHTS with the message, for
+    /// the parent to hand to the agent at `linux.seccomp.listenerPath`.
+    SeccompListener,
     /// Setup failed; the text says why. The init exits after sending it.
     Failed(String),
 }
@@ -79,19 +82,79 @@ impl Channel {
     }
 
     fn recv_raw(&self) -> Result<Vec<u8>, ChannelError> {
+        self.recv_raw_fd().map(|(buf, _)| buf)
+    }
+
+    /// One packet and the descriptor that came with it, if any.
+    fn recv_raw_fd(&self) -> Result<(Vec<u8>, Option<OwnedFd>), ChannelError> {
+        use std::io::IoSliceMut;
+        use std::os::fd::FromRawFd;
         let mut buf = vec![0u8; MAX_PACKET];
         loop {
-            match socket::recv(self.fd.as_raw_fd(), &mut buf, MsgFlags::empty()) {
-                Ok(0) => return Err(ChannelError::Closed),
-                Ok(n) => {
-                    buf.truncate(n);
-                    return Ok(buf);
-                }
+            let mut iov = [IoSliceMut::new(&mut buf)];
+            let mut space = nix::cmsg_space!([std::os::fd::RawFd; 1]);
+            let msg = match socket::recvmsg::<()>(
+                self.fd.as_raw_fd(),
+                &mut iov,
+                Some(&mut space),
+                MsgFlags::MSG_CMSG_CLOEXEC,
+            ) {
+                Ok(m) => m,
                 Err(nix::Error::EINTR) => continue,
                 Err(nix::Error::ECONNRESET) => return Err(ChannelError::Closed),
                 Err(e) => return Err(e.into()),
+            };
+            let n = msg.bytes;
+            let mut fd = None;
+            for c in msg.cmsgs()? {
+                if let socket::ControlMessageOwned::ScmRights(fds) = c {
+                    for raw in fds {
+                        // SAFETY: the kernel installed these descriptors for us.
+                        let owned = unsafe { OwnedFd::from_raw_fd(raw) };
+                        fd.get_or_insert(owned);
+                    }
+                }
+            }
+            if n == 0 {
+                return Err(ChannelError::Closed);
+            }
+            buf.truncate(n);
+            return Ok((buf, fd));
+        }
+    }
+
+    /// Init side: send the seccomp listener to the parent.
+    pub fn send_listener_to_parent(
+        &self,
+        listener: std::os::fd::RawFd,
+    ) -> Result<(), ChannelError> {
+        use std::io::IoSlice;
+        let data = [b's'];
+        let iov = [IoSlice::new(&data)];
+        let fds = [listener];
+        let cmsg = [socket::ControlMessage::ScmRights(&fds)];
+        loop {
+            match socket::sendmsg::<()>(
+                self.fd.as_raw_fd(),
+                &iov,
+                &cmsg,
+                MsgFlags::MSG_NOSIGNAL,
+                None,
+            ) {
+                Ok(_) => return Ok(()),
+                Err(nix::Error::EINTR) => continue,
+                Err(nix::Error::EPIPE) | Err(nix::Error::ECONNRESET) => {
+                    return Err(ChannelError::Closed)
+                }
+                Err(e) => return Err(e.into()),
             }
         }
+    }
+
+    /// Parent side: the init's next message and the descriptor sent with it.
+    pub fn recv_from_init_with_fd(&self) -> Result<(FromInit, Option<OwnedFd>), ChannelError> {
+        let (buf, fd) = self.recv_raw_fd()?;
+        Ok((decode_from_init(buf)?, fd))
     }
 
     /// Parent side: send a message to the init.
@@ -119,23 +182,28 @@ impl Channel {
             FromInit::RunCreateRuntimeHooks => self.send_raw(b'h', &[]),
             FromInit::Ready => self.send_raw(b'r', &[]),
             FromInit::Failed(text) => self.send_raw(b'f', text.as_bytes()),
+            FromInit::SeccompListener => self.send_raw(b's', &[]),
         }
     }
 
     /// Parent side: wait for the init's next message.
     pub fn recv_from_init(&self) -> Result<FromInit, ChannelError> {
-        let buf = self.recv_raw()?;
-        match buf.split_first() {
-            Some((b'h', [])) => Ok(FromInit::RunCreateRuntimeHooks),
-            Some((b'r', [])) => Ok(FromInit::Ready),
-            Some((b'f', text)) => Ok(FromInit::Failed(String::from_utf8_lossy(text).into_owned())),
-            _ => Err(ChannelError::Unexpected(buf)),
-        }
+        decode_from_init(self.recv_raw()?)
     }
 
     /// The raw descriptor (to keep it clear of preserved fds).
     pub fn as_raw_fd(&self) -> i32 {
         self.fd.as_raw_fd()
+    }
+}
+
+fn decode_from_init(buf: Vec<u8>) -> Result<FromInit, ChannelError> {
+    match buf.split_first() {
+        Some((b'h', [])) => Ok(FromInit::RunCreateRuntimeHooks),
+        Some((b'r', [])) => Ok(FromInit::Ready),
+        Some((b's', [])) => Ok(FromInit::SeccompListener),
+        Some((b'f', text)) => Ok(FromInit::Failed(String::from_utf8_lossy(text).into_owned())),
+        _ => Err(ChannelError::Unexpected(buf)),
     }
 }
 

@@ -209,7 +209,13 @@ fn setup_and_exec(ctx: &mut InitContext) -> Result<Never> {
         ctx.released = Some(wait_for_start(&ctx.fifo)?);
         return Err(Error::Process("config has no process to start".into()));
     };
-    let ready = prepare_exec(process, ctx.seccomp.take(), ctx.setgroups_allowed)?;
+    let mut ready = prepare_exec(process, ctx.seccomp.take(), ctx.setgroups_allowed)?;
+    if let Some(listener) = ready.take_listener()? {
+        // config-linux.md "Seccomp": the parent hands it to the agent at listenerPath.
+        ctx.channel
+            .send_listener_to_parent(listener.as_raw_fd())
+            .map_err(|e| Error::Process(format!("init: send the seccomp listener: {e}")))?;
+    }
 
     catch_termination_signals();
 
@@ -236,6 +242,8 @@ pub(crate) struct ReadyToExec<'a> {
     trampoline: Option<OwnedFd>,
     /// Still to be loaded, right before execve (no_new_privs is set).
     filter: Option<seccomp::Filter>,
+    /// The seccomp notify listener, once a filter with SCMP_ACT_NOTIFY is loaded.
+    listener: Option<OwnedFd>,
 }
 
 /// What the init and `exec` do inside the container once its root is in
@@ -280,11 +288,15 @@ pub(crate) fn prepare_exec(
     // Before seccomp and the capability drop, which could forbid memfd_create.
     let trampoline =
         super::trampoline::prepare().ctx(|| "prepare the exec trampoline (memfd)".into())?;
+    let mut listener = None;
     if !no_new_privs {
         // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, which we
         // still have only now.
         if let Some(f) = filter.take() {
-            f.load()?;
+            listener = f.load()?.map(|fd| {
+                // SAFETY: the kernel just returned this listener descriptor.
+                unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) }
+            });
         }
     }
     capabilities::apply_bounding(&caps)?;
@@ -306,10 +318,25 @@ pub(crate) fn prepare_exec(
         program,
         trampoline,
         filter,
+        listener,
     })
 }
 
 impl ReadyToExec<'_> {
+    /// The seccomp notify listener, loading the filter now if it has NOTIFY
+    /// rules: the agent must get the listener while the parent still runs.
+    pub(crate) fn take_listener(&mut self) -> Result<Option<OwnedFd>> {
+        if self.filter.as_ref().is_some_and(|f| f.needs_listener()) {
+            if let Some(f) = self.filter.take() {
+                self.listener = f.load()?.map(|fd| {
+                    // SAFETY: the kernel just returned this listener descriptor.
+                    unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) }
+                });
+            }
+        }
+        Ok(self.listener.take())
+    }
+
     /// Load the rest of seccomp, keep only stdio and the `preserve_fds`
     /// descriptors open across exec, and exec the program.
     pub(crate) fn exec(mut self, preserve_fds: i32) -> Result<Never> {
