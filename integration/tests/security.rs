@@ -159,3 +159,60 @@ fn copy_shared_libraries(binary: &std::path::Path, rootfs: &std::path::Path) {
         }
     }
 }
+
+/// CVE-2021-30465 / CVE-2024-45310: a mount destination that passes through a
+/// symlink in the image pointing at a host path must be created and mounted
+/// inside the rootfs, never on the host.
+#[test]
+fn mount_destination_through_symlink_stays_inside() {
+    let sb = Sandbox::new();
+    let mut b = sb.bundle(&[]);
+    // A host directory the image's symlink names by its absolute host path.
+    let host = sb.dir.join("host-target");
+    fs::create_dir_all(&host).unwrap();
+    symlink(&host, b.rootfs().join("escape")).unwrap();
+    b.add_mount(json!({
+        "destination": "/escape/sub", "type": "tmpfs", "source": "tmpfs", "options": ["size=1m"]
+    }));
+    let out = sb.sh(&mut b, "touch /escape/sub/written && ls /escape/sub");
+    assert_eq!(out, "written");
+    assert!(
+        !host.join("sub").exists(),
+        "the runtime created the mount point on the host: {}",
+        host.join("sub").display()
+    );
+    // Inside the rootfs the symlink resolves as if the rootfs were `/`.
+    let inside = b.rootfs().join(host.strip_prefix("/").unwrap()).join("sub");
+    assert!(inside.is_dir(), "mount point not created inside the rootfs");
+}
+
+/// CVE-2025-52565: /dev/console is bound to the container's pty only after
+/// checking it; an image whose /dev/console is a symlink into procfs must not
+/// get the pty mounted over that procfs file (which would also defeat the
+/// masking of it).
+#[test]
+fn dev_console_symlink_is_not_followed() {
+    if skip_on_runc("runc 1.1.5 `run` with a terminal needs its own controlling tty") {
+        return;
+    }
+    let sb = Sandbox::new();
+    let mut b = sb.bundle(&[
+        "sh",
+        "-c",
+        "grep -c core_pattern /proc/self/mountinfo; true",
+    ]);
+    // /dev comes from the image (no tmpfs) but ptys still come from devpts.
+    let mounts = b.config["mounts"].as_array_mut().unwrap();
+    mounts.retain(|m| m["destination"] != "/dev");
+    let dev = b.mkdir("/dev");
+    fs::create_dir_all(dev.join("pts")).unwrap();
+    symlink("/proc/sys/kernel/core_pattern", dev.join("console")).unwrap();
+    b.process()["terminal"] = json!(true);
+    let out = sb.run(&b);
+    assert!(out.success(), "{out}");
+    assert_eq!(
+        out.stdout.trim(),
+        "0",
+        "something was mounted over core_pattern through /dev/console: {out}"
+    );
+}
