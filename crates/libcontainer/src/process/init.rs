@@ -285,6 +285,17 @@ pub(crate) fn prepare_exec(
     let args = process.args().as_deref().unwrap_or_default();
     change_dir(process.cwd())?;
     let program = find_executable(&args[0], &env)?;
+    // AppArmor/SELinux take effect at execve; validation refused them where the LSM is off.
+    if let Some(profile) = process
+        .apparmor_profile()
+        .as_deref()
+        .filter(|p| !p.is_empty())
+    {
+        crate::security::lsm::apply_apparmor(profile)?;
+    }
+    if let Some(label) = process.selinux_label().as_deref().filter(|l| !l.is_empty()) {
+        crate::security::lsm::apply_selinux(label)?;
+    }
     // Before seccomp and the capability drop, which could forbid memfd_create.
     let trampoline =
         super::trampoline::prepare().ctx(|| "prepare the exec trampoline (memfd)".into())?;

@@ -258,7 +258,13 @@ fn mount_one(plan: &RootfsPlan, root: &OwnedFd, m: &Mount) -> Result<()> {
     if opts.tmpcopyup && typ == "tmpfs" {
         return mount_tmpfs_copyup(root, &target_fd, m, &opts);
     }
-    let data = (!opts.data.is_empty()).then_some(opts.data.as_str());
+    let mount_label = plan
+        .spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.mount_label().clone());
+    let data = crate::security::lsm::with_mount_label(typ, &opts.data, mount_label.as_deref());
+    let data = (!data.is_empty()).then_some(data.as_str());
     let source = m.source().clone().unwrap_or_else(|| PathBuf::from(typ));
     mount(Some(&source), &target, Some(typ), opts.flags, data).ctx(|| "mount".into())?;
     if opts.propagation.is_empty() {

@@ -3,6 +3,7 @@
 //! order the kernel needs (see `process::init`).
 
 pub mod capabilities;
+pub mod lsm;
 pub mod rlimits;
 pub mod sched;
 pub mod seccomp;

@@ -732,36 +732,29 @@ fn check_unsupported(spec: &Spec, p: &mut Problems) {
 /// AppArmor and SELinux settings are applied only where the LSM is enabled;
 /// elsewhere they are errors, never silently dropped.
 fn check_lsm(spec: &Spec, p: &mut Problems) {
-    let apparmor = std::fs::read_to_string("/sys/module/apparmor/parameters/enabled")
-        .is_ok_and(|v| v.trim() == "Y");
-    let selinux = Path::new("/sys/fs/selinux/enforce").exists();
+    let apparmor = crate::security::lsm::apparmor_enabled();
+    let selinux = crate::security::lsm::selinux_enabled();
     if let Some(process) = spec.process() {
-        if process
-            .apparmor_profile()
-            .as_deref()
-            .is_some_and(|a| !a.is_empty())
+        if !apparmor
+            && process
+                .apparmor_profile()
+                .as_deref()
+                .is_some_and(|a| !a.is_empty())
         {
             p.add(
                 "process.apparmorProfile",
-                if apparmor {
-                    "AppArmor profiles are not supported by husk yet"
-                } else {
-                    "AppArmor is not enabled on this host"
-                },
+                "AppArmor is not enabled on this host",
             );
         }
-        if process
-            .selinux_label()
-            .as_deref()
-            .is_some_and(|a| !a.is_empty())
+        if !selinux
+            && process
+                .selinux_label()
+                .as_deref()
+                .is_some_and(|a| !a.is_empty())
         {
             p.add(
                 "process.selinuxLabel",
-                if selinux {
-                    "SELinux labels are not supported by husk yet"
-                } else {
-                    "SELinux is not enabled on this host"
-                },
+                "SELinux is not enabled on this host",
             );
         }
     }
@@ -770,15 +763,8 @@ fn check_lsm(spec: &Spec, p: &mut Problems) {
         .as_ref()
         .and_then(|l| l.mount_label().as_deref())
     {
-        if !label.is_empty() {
-            p.add(
-                "linux.mountLabel",
-                if selinux {
-                    "SELinux labels are not supported by husk yet"
-                } else {
-                    "SELinux is not enabled on this host"
-                },
-            );
+        if !label.is_empty() && !selinux {
+            p.add("linux.mountLabel", "SELinux is not enabled on this host");
         }
     }
 }
