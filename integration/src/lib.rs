@@ -1322,3 +1322,35 @@ pub fn read(p: impl AsRef<Path>) -> String {
 pub fn wait_file_sh(path: &Path) -> String {
     format!("while [ ! -e {} ]; do sleep 0.05; done", path.display())
 }
+
+/// Receives one message and the descriptors passed with it.
+pub fn recv_with_fds(conn: &std::os::unix::net::UnixStream) -> (Vec<u8>, Vec<i32>) {
+    let mut buf = vec![0u8; 65536];
+    let mut cbuf = vec![0u8; 256];
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = cbuf.as_mut_ptr().cast();
+    msg.msg_controllen = cbuf.len();
+    let n = unsafe { libc::recvmsg(conn.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) };
+    assert!(n >= 0, "recvmsg: {}", std::io::Error::last_os_error());
+    let mut fds = Vec::new();
+    let mut c = unsafe { libc::CMSG_FIRSTHDR(&msg) };
+    while !c.is_null() {
+        let h = unsafe { &*c };
+        if h.cmsg_level == libc::SOL_SOCKET && h.cmsg_type == libc::SCM_RIGHTS {
+            let data = unsafe { libc::CMSG_DATA(c) } as *const i32;
+            let count = (h.cmsg_len as usize - unsafe { libc::CMSG_LEN(0) } as usize) / 4;
+            for i in 0..count {
+                fds.push(unsafe { *data.add(i) });
+            }
+        }
+        c = unsafe { libc::CMSG_NXTHDR(&msg, c) };
+    }
+    buf.truncate(n as usize);
+    (buf, fds)
+}

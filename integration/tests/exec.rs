@@ -800,26 +800,11 @@ fn lsm_flags_are_refused() {
 /// Accepts one connection and returns the descriptor it carried (SCM_RIGHTS).
 fn receive_fd(listener: &UnixListener) -> File {
     let (conn, _) = listener.accept().unwrap();
-    let mut buf = [0u8; 4096];
-    let mut space = [0u64; 8];
-    let mut iov = libc::iovec {
-        iov_base: buf.as_mut_ptr().cast(),
-        iov_len: buf.len(),
-    };
-    // SAFETY: msghdr is plain data; every pointer set below points at live locals.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = space.as_mut_ptr().cast();
-    msg.msg_controllen = std::mem::size_of_val(&space);
-    let n = unsafe { libc::recvmsg(conn.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) };
-    assert!(n >= 0, "recvmsg: {}", std::io::Error::last_os_error());
-    let cmsg = unsafe { libc::CMSG_FIRSTHDR(&msg) };
-    assert!(
-        !cmsg.is_null(),
-        "no descriptor was sent over the console socket"
-    );
-    let fd = unsafe { std::ptr::read_unaligned(libc::CMSG_DATA(cmsg) as *const i32) };
+    let (_, fds) = recv_with_fds(&conn);
+    let fd = *fds
+        .first()
+        .expect("no descriptor was sent over the console socket");
+    // SAFETY: the descriptor was just received and is ours alone.
     unsafe { File::from_raw_fd(fd) }
 }
 
