@@ -831,3 +831,31 @@ fn read_until(master: &File, needle: &str, timeout: Duration) -> String {
     }
     String::from_utf8_lossy(&out).into_owned()
 }
+
+/// runc: a container created with `--no-new-keyring` keeps the caller's
+/// session keyring, in its exec'd processes too; otherwise both the init and
+/// exec'd processes share the container's own `_ses.<id>` keyring.
+#[test]
+fn exec_follows_the_containers_keyring_choice() {
+    let sb = Sandbox::new();
+    for no_new_keyring in [false, true] {
+        let mut b = sb.bundle(&["sleep", "1000"]);
+        // /proc/keys is masked by default; the test needs to read it.
+        b.config["linux"]["maskedPaths"] = json!([]);
+        let id = sb.new_id();
+        b.save_for(Some(&id));
+        let mut create = sb.cmd(&["create"]);
+        if no_new_keyring {
+            create = create.arg("--no-new-keyring");
+        }
+        create.arg("--bundle").arg(&b.dir).arg(&id).run().ok();
+        sb.start(&id).ok();
+        let keys = exec_out(&sb, &[], &id, &["cat", "/proc/keys"]);
+        let named = keys.contains(&format!("_ses.{id}"));
+        assert_eq!(
+            named, !no_new_keyring,
+            "--no-new-keyring={no_new_keyring}: {keys}"
+        );
+        sb.delete_force(&id).ok();
+    }
+}

@@ -448,6 +448,7 @@ fn create_in(
         annotations: spec.annotations().clone().unwrap_or_default(),
         cgroup: None,
         config: spec.clone(),
+        no_new_keyring: opts.no_new_keyring,
     };
     let outside = || -> Result<()> {
         crate::faults::stop_at("after-clone");

@@ -158,6 +158,7 @@ impl Runtime {
                 drop(parent_end);
                 child::run(ExecContext {
                     id: &opts.id,
+                    no_new_keyring: state.no_new_keyring,
                     process: &process,
                     channel: child_end,
                     cgroup: cgroup.as_ref(),

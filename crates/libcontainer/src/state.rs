@@ -114,6 +114,9 @@ pub struct ContainerState {
     pub cgroup: Option<crate::cgroups::CgroupState>,
     /// The config.json the container was created from (hooks and process are read from it later).
     pub config: oci_spec::runtime::Spec,
+    /// Created with `--no-new-keyring`: `exec` then keeps the caller's keyring too.
+    #[serde(default)]
+    pub no_new_keyring: bool,
 }
 
 /// The runtime's state root, e.g. `/run/husk`.
@@ -522,6 +525,7 @@ mod tests {
             annotations: HashMap::new(),
             cgroup: None,
             config: Default::default(),
+            no_new_keyring: false,
         };
         dir.save(&state).unwrap();
         assert_eq!(dir.load().unwrap().pid_start_time, 2);

@@ -27,6 +27,8 @@ use crate::security::seccomp;
 pub struct ExecContext<'a> {
     /// Container id (names the session keyring).
     pub id: &'a str,
+    /// The container was created with `--no-new-keyring`: keep the caller's.
+    pub no_new_keyring: bool,
     /// The process to run, complete (the parent merged config and flags).
     pub process: &'a Process,
     /// The child's end of the channel (close-on-exec).
@@ -83,7 +85,9 @@ fn enter_and_exec(ctx: &mut ExecContext) -> Result<Never> {
     }
     // Not the caller's session, terminal or job control (runc's setsid too).
     nix::unistd::setsid().ctx(|| "setsid".into())?;
-    init::join_session_keyring(ctx.id)?;
+    if !ctx.no_new_keyring {
+        init::join_session_keyring(ctx.id)?;
+    }
 
     let process = ctx.process;
     let user = process.user();
