@@ -303,8 +303,15 @@ fn mount_tmpfs_copyup(
     copy_tree(&fd_path(below), &top)
         .ctx(|| format!("tmpcopyup into {}", m.destination().display()))?;
     if opts.flags.contains(MsFlags::MS_RDONLY) {
-        mount(NONE, &top, NONE, MsFlags::MS_REMOUNT | opts.flags, data)
-            .ctx(|| "remount tmpfs read-only".into())?;
+        // Per mount (MS_BIND), never the superblock: see mount_cgroups.
+        mount(
+            NONE,
+            &top,
+            NONE,
+            MsFlags::MS_BIND | MsFlags::MS_REMOUNT | opts.flags,
+            data,
+        )
+        .ctx(|| "remount tmpfs read-only".into())?;
     }
     Ok(())
 }
@@ -546,12 +553,15 @@ fn mount_cgroups(
         }
     }
     if opts.flags.contains(MsFlags::MS_RDONLY) {
+        // MS_BIND makes this a per-mount change. Without it the remount would
+        // reconfigure the superblock, which on cgroup v2 is the host's own
+        // /sys/fs/cgroup: it would turn read-only for the whole machine.
         let keep = current_flags(&target_path)?;
         mount(
             NONE,
             &target_path,
             NONE,
-            MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | keep,
+            MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | keep,
             NONE,
         )
         .ctx(|| "remount cgroup mount read-only".into())?;
