@@ -1,8 +1,8 @@
-# husk: make demo | make test | make build | make clients | make lint
+# husk: make demo | make test | make build | make clients | make clients-cgroup2 | make lint
 CARGO ?= cargo
 HUSK_RELEASE := target/release/husk
 
-.PHONY: all build release deps demo test unit integration conformance compat lint fmt clients install clean
+.PHONY: all build release deps demo test unit integration conformance compat lint fmt clients clients-cgroup2 install clean
 
 all: build
 
@@ -45,6 +45,17 @@ test: deps lint unit integration compat
 clients: release
 	HUSK_CLIENT_DEPS=1 ./hack/install-deps.sh
 	./hack/clients.sh $(HUSK_RELEASE)
+
+# The podman and containerd checks in a throw-away pure cgroup v2 VM
+# (../shared/vm/cgroup2-vm.sh: host binaries, this checkout shared at the same
+# path; software-emulated, so 5-30 min). Logs: target/clients-cgroup2/;
+# RUNTIME_LOG=target/calls.log (inside the checkout) logs every husk call.
+CGROUP2_VM ?= ../shared/vm/cgroup2-vm.sh
+clients-cgroup2: release
+	HUSK_CLIENT_DEPS=1 ./hack/install-deps.sh
+	rm -rf target/clients-cgroup2
+	$(CGROUP2_VM) --timeout 3600 -e CHECK_BUDGET=900 $(if $(RUNTIME_LOG),-e RUNTIME_LOG=$(abspath $(RUNTIME_LOG))) \
+	  'rc=0; ./hack/clients.sh $(HUSK_RELEASE) podman containerd || rc=$$?; mkdir -p target/clients-cgroup2; cp /tmp/husk-clients.*/*.log target/clients-cgroup2/; exit $$rc'
 
 PREFIX ?= /usr/local
 # The binary, man pages and shell completions (generated from the clap definitions).

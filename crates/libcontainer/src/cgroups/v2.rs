@@ -367,7 +367,9 @@ impl Manager for V2Manager {
     fn apply(&self, pid: i32) -> Result<(), CgroupError> {
         let chain = fs::create_cgroup(&self.path)?;
         for level in &chain[..chain.len() - 1] {
-            enable_all_controllers(level)?;
+            if may_enable_controllers(level)? {
+                enable_all_controllers(level)?;
+            }
         }
         fs::write_pid(&self.path, pid)
     }
@@ -445,6 +447,20 @@ impl Manager for V2Manager {
             path: self.path.clone(),
         }
     }
+}
+
+/// Whether `apply` may enable controllers for `level`'s children. Not when
+/// `level` is a non-root cgroup holding processes of its own: the kernel
+/// refuses domain controllers there (EBUSY, no internal processes) but
+/// accepts the threaded ones (cpu, cpuset, pids), which make `level` a thread
+/// root whose new children then refuse every process (EOPNOTSUPP). That is
+/// `exec --cgroup SUB`: SUB is made below the container's cgroup, which holds
+/// the init. Only the root cgroup (the one without `cgroup.type`) may mix.
+fn may_enable_controllers(level: &Path) -> Result<bool, CgroupError> {
+    if !level.join("cgroup.type").exists() {
+        return Ok(true);
+    }
+    Ok(fs::read(level, "cgroup.procs")?.trim().is_empty())
 }
 
 /// Enable for `level`'s children every controller `level` has. Failures are
@@ -722,6 +738,60 @@ mod tests {
         fn drop(&mut self) {
             let _ = std::fs::remove_dir_all(&self.0);
         }
+    }
+
+    #[test]
+    fn controllers_are_not_enabled_below_a_populated_cgroup() {
+        // The root mixes processes and controllers.
+        let root = FakeCgroup::new(&["cgroup.procs"]);
+        std::fs::write(root.0.join("cgroup.procs"), "1\n").unwrap();
+        assert!(may_enable_controllers(&root.0).unwrap());
+        // Any other cgroup only while it holds no process itself.
+        let level = FakeCgroup::new(&["cgroup.type", "cgroup.procs"]);
+        assert!(may_enable_controllers(&level.0).unwrap());
+        std::fs::write(level.0.join("cgroup.procs"), "4242\n").unwrap();
+        assert!(!may_enable_controllers(&level.0).unwrap());
+    }
+
+    /// `exec --cgroup SUB` into a running container on cgroup v2: SUB is made
+    /// below a cgroup that holds a process and must still take one (on a
+    /// pure v2 host this failed with EOPNOTSUPP: the container's cgroup had
+    /// become a thread root). Runs on whichever cgroup2 mount this host has.
+    #[test]
+    fn sub_cgroup_of_a_populated_cgroup_takes_a_process() {
+        use super::super::root_tests::{is_root, unique_name, Guard, RestoreSubtree, UNIFIED_ROOT};
+        use std::process::Command;
+        if !is_root() {
+            return;
+        }
+        let Some(mount) = ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"]
+            .into_iter()
+            .map(Path::new)
+            .find(|m| m.join("cgroup.controllers").exists())
+        else {
+            eprintln!("skipping: no cgroup2 mount");
+            return;
+        };
+        let _lock = UNIFIED_ROOT.lock().unwrap_or_else(|e| e.into_inner());
+        let _restore = RestoreSubtree::new(mount);
+        let top = mount.join(unique_name());
+        let spawn = || Command::new("sleep").arg("30").spawn().unwrap();
+        let container = Guard {
+            manager: Box::new(V2Manager::new(top.clone()).unwrap()),
+            child: spawn(),
+        };
+        container.manager.apply(container.pid()).unwrap();
+        let exec = Guard {
+            manager: Box::new(V2Manager::new(top.join("made/here")).unwrap()),
+            child: spawn(),
+        };
+        exec.manager.apply(exec.pid()).unwrap();
+        assert_eq!(exec.manager.pids().unwrap(), vec![exec.pid()]);
+        assert_eq!(fs::read(&top, "cgroup.subtree_control").unwrap(), "");
+        assert_eq!(fs::read(&top, "cgroup.type").unwrap(), "domain");
+        drop(exec);
+        drop(container);
+        assert!(!top.exists());
     }
 
     #[test]
