@@ -48,7 +48,7 @@ clients: release
 
 # The podman and containerd checks in a throw-away pure cgroup v2 VM
 # (../shared/vm/cgroup2-vm.sh: host binaries, this checkout shared at the same
-# path; software-emulated, so 5-30 min). Logs: target/clients-cgroup2/;
+# path; software-emulated: 4-11 min here). Logs: target/clients-cgroup2/;
 # RUNTIME_LOG=target/calls.log (inside the checkout) logs every husk call.
 CGROUP2_VM ?= ../shared/vm/cgroup2-vm.sh
 clients-cgroup2: release
