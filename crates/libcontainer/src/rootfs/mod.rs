@@ -505,7 +505,20 @@ fn mount_cgroups(
         .any(|h| h.fstype == "cgroup2" && h.mount_point == Path::new("/sys/fs/cgroup"));
     let reopened;
     if pure_v2 {
-        mount_hierarchy(plan, &target_path, &hierarchies[0], &own, flags)?;
+        // Reach the target through its parent's descriptor: mount_hierarchy
+        // remounts after binding, and a descriptor of the target itself would
+        // still name the directory the bind now covers (EINVAL).
+        let parent = dest.parent().unwrap_or(Path::new("/"));
+        let parent_fd =
+            mkdir_all_in_root(root, parent).ctx(|| format!("open {}", parent.display()))?;
+        let name = dest.file_name().ok_or_else(|| {
+            Error::Process(format!(
+                "cgroup mount destination {} has no name",
+                dest.display()
+            ))
+        })?;
+        let via_parent = fd_path(&parent_fd).join(name);
+        mount_hierarchy(plan, &via_parent, &hierarchies[0], &own, flags)?;
         reopened = mkdir_all_in_root(root, dest).ctx(|| format!("open {}", dest.display()))?;
         target_path = fd_path(&reopened);
     } else {
