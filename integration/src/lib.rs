@@ -677,6 +677,26 @@ impl Sandbox {
         }
     }
 
+    /// Creates one container per case (a default `true` bundle changed by
+    /// the case's function) and returns the names of the cases `create`
+    /// accepted; for each refused one, asserts that nothing was left.
+    #[track_caller]
+    pub fn configs_create_accepts(&self, cases: &[ConfigCase]) -> Vec<&'static str> {
+        let mut accepted = Vec::new();
+        for (what, mutate) in cases {
+            let mut b = self.bundle(&["true"]);
+            mutate(&mut b);
+            let id = self.new_id();
+            let out = self.create(&id, &b);
+            if out.success() {
+                accepted.push(*what);
+            } else {
+                self.assert_nothing_left(&id, &out);
+            }
+        }
+        accepted
+    }
+
     /// `create --bundle <b> <id>` (writes config.json first).
     pub fn create(&self, id: &str, b: &Bundle) -> Output {
         self.track_id(id);
@@ -1354,3 +1374,6 @@ pub fn recv_with_fds(conn: &std::os::unix::net::UnixStream) -> (Vec<u8>, Vec<i32
     buf.truncate(n as usize);
     (buf, fds)
 }
+
+/// A named change to a default bundle, for [`Sandbox::configs_create_accepts`].
+pub type ConfigCase = (&'static str, fn(&mut Bundle));

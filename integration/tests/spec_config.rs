@@ -51,7 +51,7 @@ fn hook(script: &str) -> Value {
 // ---------------------------------------------------------------------------
 
 /// Configs each missing one REQUIRED property: (description, mutation).
-type Case = (&'static str, fn(&mut Bundle));
+type Case = ConfigCase;
 
 fn required_cases() -> Vec<Case> {
     vec![
@@ -139,18 +139,7 @@ fn missing_required_values_with_defaults_fail() {
             b.process()["ioPriority"] = json!({ "priority": 1 })
         }),
     ];
-    let mut accepted = Vec::new();
-    for (what, mutate) in cases {
-        let mut b = sb.bundle(&["true"]);
-        mutate(&mut b);
-        let id = sb.new_id();
-        let out = sb.create(&id, &b);
-        if out.success() {
-            accepted.push(what);
-        } else {
-            sb.assert_nothing_left(&id, &out);
-        }
-    }
+    let accepted = sb.configs_create_accepts(&cases);
     assert!(
         accepted.is_empty(),
         "missing, yet create succeeded: {accepted:?}"

@@ -46,7 +46,7 @@ fn cgroup_v2() -> bool {
 // REQUIRED properties (config.md "Valid values": MUST generate an error)
 // ---------------------------------------------------------------------------
 
-type Case = (&'static str, fn(&mut Bundle));
+type Case = ConfigCase;
 
 /// config-linux.md "Namespaces" `type` (line 29), "User namespace mappings"
 /// `size` (90), "Devices" `type` (132), "Huge page limits" `pageSize`
@@ -168,18 +168,7 @@ fn missing_required_values_with_defaults_fail() {
             b.linux()["resources"]["hugepageLimits"] = json!([{ "pageSize": "2MB" }])
         }),
     ];
-    let mut accepted = Vec::new();
-    for (what, mutate) in cases {
-        let mut b = sb.bundle(&["true"]);
-        mutate(&mut b);
-        let id = sb.new_id();
-        let out = sb.create(&id, &b);
-        if out.success() {
-            accepted.push(what);
-        } else {
-            sb.assert_nothing_left(&id, &out);
-        }
-    }
+    let accepted = sb.configs_create_accepts(&cases);
     assert!(
         accepted.is_empty(),
         "missing, yet create succeeded: {accepted:?}"
