@@ -2,7 +2,7 @@
 CARGO ?= cargo
 HUSK_RELEASE := target/release/husk
 
-.PHONY: all build release deps demo test unit integration conformance compat lint fmt clients clients-cgroup2 install clean
+.PHONY: all build release deps demo test unit integration conformance compat lint fmt fuzz bench clients clients-cgroup2 install clean
 
 all: build
 
@@ -40,6 +40,13 @@ compat: build
 	./tests/runc-compat.sh target/debug/husk
 
 test: deps lint unit integration compat
+
+# Every cargo-fuzz target for FUZZ_SECONDS each (CI: 60) on the corpus kept in
+# fuzz/corpus; stable toolchain (see fuzz/run-all.sh).
+FUZZ_SECONDS ?= 60
+fuzz:
+	command -v cargo-fuzz >/dev/null || $(CARGO) install --locked --version 0.13.2 cargo-fuzz
+	./fuzz/run-all.sh $(FUZZ_SECONDS)
 
 # podman, containerd, Docker and buildah driving the release binary (../shared/clients).
 clients: release
