@@ -190,6 +190,12 @@ impl Channel {
     pub fn recv_from_init(&self) -> Result<FromInit, ChannelError> {
         decode_from_init(self.recv_raw()?)
     }
+
+    /// The raw descriptor (to keep it clear of preserved fds).
+    #[cfg(feature = "fuzzing")]
+    pub fn as_raw_fd(&self) -> i32 {
+        self.fd.as_raw_fd()
+    }
 }
 
 fn decode_from_init(buf: Vec<u8>) -> Result<FromInit, ChannelError> {
