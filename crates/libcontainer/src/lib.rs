@@ -46,6 +46,7 @@
 //! rt.delete("doctest", true)?; // also after a failed start
 //! assert_eq!(ran?, 7);
 //! # std::fs::remove_dir_all(&bundle)?;
+//! # let _ = std::fs::remove_dir("/run/husk-doctest");
 //! # Ok(())
 //! # }
 //! ```
@@ -110,6 +111,11 @@ pub use security::seccomp::SeccompError;
 pub use security::SecurityError;
 pub use spec::{check_bundle, ConfigError, Problem, MAX_CONFIG_SIZE, OCI_VERSION};
 pub use state::{rfc3339_nano, Operation, StateError};
+
+// The foreign types the API uses, so callers need no matching versions of their own.
+pub use nix::sys::signal::Signal;
+pub use nix::unistd::Pid;
+pub use oci_spec;
 
 /// Resource usage of a container, as [`Runtime::stats`] and
 /// [`Runtime::events`] report it (runc's `events` JSON shape).
