@@ -255,3 +255,17 @@ fn start_refuses_anything_but_created() {
         format!("cannot start a container that has stopped: {ID}")
     );
 }
+
+/// What embedding needs: a runtime shared across threads, errors that go
+/// into `anyhow`/`Box<dyn Error + Send + Sync>`.
+#[test]
+fn api_types_are_thread_safe() {
+    fn send_sync<T: Send + Sync + 'static>() {}
+    send_sync::<Runtime>();
+    send_sync::<Error>();
+    send_sync::<crate::CreateOptions>();
+    send_sync::<crate::ExecOptions>();
+    send_sync::<crate::Stdio>();
+    send_sync::<crate::OciState>();
+    send_sync::<crate::stats::Stats>();
+}
