@@ -56,16 +56,21 @@
 //! usage) and `exec_output` (exec into a running container and collect the
 //! output).
 //!
-//! # Processes, threads and signals
+//! # Processes and threads
 //!
 //! `create` and `exec` clone the new process from the calling one, so it is
 //! the caller's child: reap it ([`Created::wait`], [`Execed::wait`], or your
 //! own `waitpid`). Nothing of the library stays behind in between: no
 //! thread, no helper process, no global state. Calls on one container are
-//! serialised by a lock file in its state directory. The clone happens in
-//! the calling thread; as with `fork`, do not call `create`/`exec` while
-//! another thread of yours holds a lock the child could need (the child only
-//! makes system calls until it `execve`s).
+//! serialised by a lock file in its state directory.
+//!
+//! The clone copies only the calling thread, as `fork` does, and the child
+//! runs this library's code (which allocates) until it `execve`s. In a
+//! program with other threads that is the usual hazard of `fork` without
+//! `exec`: a lock another thread held at that instant (the allocator's,
+//! say) stays held in the child, which could then hang before it reports
+//! back. Call `create` and `exec` from a single-threaded process (a small
+//! helper process, like the examples) when that matters.
 //!
 //! # Errors
 //!
