@@ -39,9 +39,10 @@ pub enum Error {
     /// `update`, `events` or `stats` was given an unusable argument.
     #[error(transparent)]
     Ops(#[from] OpsError),
-    /// A step inside the container's init failed. Only the init process
-    /// itself (after the clone, before `execve`) makes this error: it sends
-    /// the text to the runtime, which reports it as [`ProcessError::Init`].
+    /// A step inside the container's init or an exec'd process failed. Only
+    /// that process itself (after the clone, before `execve`) makes this
+    /// error: it sends the text to the runtime, which reports it as
+    /// [`ProcessError::Init`] (`create`, `start`) or [`ExecError::Start`].
     #[error("{0}")]
     Process(String),
     /// A system call failed; the string says which and on what.
