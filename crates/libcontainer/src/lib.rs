@@ -29,6 +29,14 @@
 //! # let Some(rootfs) = std::env::var_os("HUSK_EXAMPLE_ROOTFS") else { return Ok(()) };
 //! # if !nix::unistd::geteuid().is_root() { return Ok(()); }
 //! # let bundle = std::env::temp_dir().join(format!("husk-doctest-{}", std::process::id()));
+//! # struct Cleanup(std::path::PathBuf); // also when the example fails
+//! # impl Drop for Cleanup {
+//! #     fn drop(&mut self) {
+//! #         let _ = std::fs::remove_dir_all(&self.0);
+//! #         let _ = std::fs::remove_dir("/run/husk-doctest");
+//! #     }
+//! # }
+//! # let _cleanup = Cleanup(bundle.clone());
 //! # std::fs::create_dir_all(&bundle)?;
 //!
 //! // oci-spec's default is runc's `spec`: namespaces, mounts, capabilities.
@@ -45,8 +53,6 @@
 //! let ran = rt.start("doctest").and_then(|()| created.wait());
 //! rt.delete("doctest", true)?; // also after a failed start
 //! assert_eq!(ran?, 7);
-//! # std::fs::remove_dir_all(&bundle)?;
-//! # let _ = std::fs::remove_dir("/run/husk-doctest");
 //! # Ok(())
 //! # }
 //! ```
