@@ -2,7 +2,7 @@
 CARGO ?= cargo
 HUSK_RELEASE := target/release/husk
 
-.PHONY: all build release deps demo test unit integration conformance compat lint fmt fuzz bench clients clients-cgroup2 install clean examples library-consumer
+.PHONY: all build release deps demo test unit integration conformance compat lint fmt fuzz bench bench-micro clients clients-cgroup2 install clean examples library-consumer
 
 all: build
 
@@ -58,6 +58,16 @@ FUZZ_SECONDS ?= 60
 fuzz:
 	command -v cargo-fuzz >/dev/null || $(CARGO) install --locked --version 0.13.2 cargo-fuzz
 	./fuzz/run-all.sh $(FUZZ_SECONDS)
+
+# husk against runc and crun (and youki if installed) in one run, ratios to
+# crun (../shared/bench); BENCH_ARGS go to runtime-bench.sh (e.g. -n 50).
+# Timings belong here, not in `make test`. docs/PERFORMANCE.md.
+bench: release
+	./hack/bench.sh $(HUSK_RELEASE) $(BENCH_ARGS)
+
+# criterion benchmarks of the in-process hot path (config, seccomp, mounts).
+bench-micro:
+	$(CARGO) bench -p libcontainer --bench hot_paths
 
 # podman, containerd, Docker and buildah driving the release binary (../shared/clients).
 clients: release

@@ -142,14 +142,16 @@ pub fn libseccomp_version() -> String {
     security::seccomp::library_version()
 }
 
-/// Internals the fuzz targets in `fuzz/` drive directly (feature `fuzzing`).
-/// Not part of the API: no documentation, no stability, not for other uses.
-#[cfg(feature = "fuzzing")]
+/// Internals the fuzz targets in `fuzz/` and the benchmarks in `benches/`
+/// drive directly (feature `internals`). Not part of the API: no
+/// documentation, no stability, not for other uses.
+#[cfg(feature = "internals")]
 #[doc(hidden)]
 #[allow(missing_docs)]
-pub mod fuzzing {
+pub mod internals {
     pub use crate::process::channel::{pair, Channel, FromInit};
     pub use crate::rootfs::options::parse as parse_mount_options;
     pub use crate::rootfs::resolve::relative;
-    pub use crate::spec::{parse_collect, validate};
+    pub use crate::security::seccomp::compile as compile_seccomp;
+    pub use crate::spec::{load_checked, parse_collect, validate};
 }

@@ -192,7 +192,7 @@ impl Channel {
     }
 
     /// The raw descriptor (to keep it clear of preserved fds).
-    #[cfg(feature = "fuzzing")]
+    #[cfg(feature = "internals")]
     pub fn as_raw_fd(&self) -> i32 {
         self.fd.as_raw_fd()
     }
