@@ -329,8 +329,13 @@ fn create_in(
             None => flags |= kind,
         }
     }
-    // The user namespace is joined first, so the others are joined with its privileges.
-    join.sort_by_key(|(_, k)| *k != CloneFlags::CLONE_NEWUSER);
+    // A user namespace joined by path is entered before anything is created
+    // (clone_in_user_ns), so the new namespaces belong to it; the init joins
+    // the others with its privileges there.
+    let join_user = join
+        .iter()
+        .position(|(_, k)| *k == CloneFlags::CLONE_NEWUSER)
+        .map(|i| join.remove(i).0);
     let user_ns = namespaces
         .iter()
         .any(|n| n.typ() == LinuxNamespaceType::User);
@@ -348,7 +353,10 @@ fn create_in(
         nix::sched::setns(fd, *kind).ctx(|| format!("join {kind:?} namespace"))?;
     }
     join.retain(|(_, k)| *k != CloneFlags::CLONE_NEWPID && *k != time_bit);
-    if flags.contains(time_bit) {
+    // Created before the clone (they apply to children only): by us, or with a
+    // joined user namespace by the process that joined it, so it owns them.
+    let early = flags & (CloneFlags::CLONE_NEWPID | time_bit);
+    if join_user.is_none() && flags.contains(time_bit) {
         flags.remove(time_bit);
         nix::sched::unshare(time_bit).ctx(|| "create the time namespace".into())?;
         write_time_offsets(spec)?;
@@ -385,8 +393,10 @@ fn create_in(
 
     // SAFETY: the runtime is single-threaded here, and the child ends in
     // init::run, which never returns.
-    let forked =
-        unsafe { clone_process(flags.bits()) }.ctx(|| "clone the container init".into())?;
+    let forked = match &join_user {
+        Some(userns) => unsafe { clone_in_user_ns(userns, early, flags, spec) }?,
+        None => unsafe { clone_process(flags.bits()) }.ctx(|| "clone the container init".into())?,
+    };
     let pid = match forked {
         Forked::Child => {
             dir.forget_lock_in_child();
@@ -459,7 +469,12 @@ fn create_in(
         }
         .note(dir)?;
         if flags.contains(CloneFlags::CLONE_NEWUSER) {
-            write_id_maps(pid, spec)?;
+            let l = spec.linux().as_ref();
+            crate::userns::write_maps(
+                pid.as_raw(),
+                &crate::userns::maps_of(l.and_then(|l| l.uid_mappings().as_ref())),
+                &crate::userns::maps_of(l.and_then(|l| l.gid_mappings().as_ref())),
+            )?;
         }
         cgroup.apply(pid.as_raw())?;
         cgroup.set(&resources_with_default_devices(spec))?;
@@ -631,21 +646,74 @@ fn write_time_offsets(spec: &Spec) -> Result<()> {
         .ctx(|| format!("linux.timeOffsets: write {text:?}"))
 }
 
-fn write_id_maps(pid: Pid, spec: &Spec) -> Result<()> {
-    let linux = spec.linux().as_ref();
-    let fmt = |maps: Option<&Vec<oci_spec::runtime::LinuxIdMapping>>| {
-        maps.into_iter()
-            .flatten()
-            .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
-            .collect::<String>()
-    };
-    let uid = fmt(linux.and_then(|l| l.uid_mappings().as_ref()));
-    let gid = fmt(linux.and_then(|l| l.gid_mappings().as_ref()));
-    fs::write(format!("/proc/{pid}/uid_map"), &uid)
-        .ctx(|| format!("linux.uidMappings: write {uid:?}"))?;
-    fs::write(format!("/proc/{pid}/gid_map"), &gid)
-        .ctx(|| format!("linux.gidMappings: write {gid:?}"))?;
-    Ok(())
+/// Clone the init with a user namespace joined by path: an intermediate
+/// process joins it, creates the pid and time namespaces (`early`) so that
+/// the user namespace owns them, and clones the init as our child
+/// (CLONE_PARENT) with the other new namespaces, then exits.
+///
+/// # Safety
+/// As [`clone_process`]: single-threaded, and the child side must end in
+/// `execve` or `_exit`.
+unsafe fn clone_in_user_ns(
+    userns: &OwnedFd,
+    early: CloneFlags,
+    flags: CloneFlags,
+    spec: &Spec,
+) -> Result<Forked> {
+    let (rd, wr) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).ctx(|| "pipe".into())?;
+    match clone_process(0).ctx(|| "clone the user namespace joiner".into())? {
+        Forked::Child => {
+            drop(rd);
+            let time_bit = CloneFlags::from_bits_retain(libc::CLONE_NEWTIME);
+            let r = (|| -> Result<Forked> {
+                nix::sched::setns(userns, CloneFlags::CLONE_NEWUSER)
+                    .ctx(|| "join the user namespace (linux.namespaces)".into())?;
+                if !early.is_empty() {
+                    nix::sched::unshare(early)
+                        .ctx(|| format!("create the {early:?} namespaces"))?;
+                }
+                if early.contains(time_bit) {
+                    write_time_offsets(spec)?;
+                }
+                let rest = (flags - early).bits() | libc::CLONE_PARENT;
+                clone_process(rest).ctx(|| "clone the container init".into())
+            })();
+            let (code, msg) = match r {
+                Ok(Forked::Child) => {
+                    drop(wr);
+                    return Ok(Forked::Child);
+                }
+                Ok(Forked::Parent(_)) => (0, String::new()),
+                Err(e) => (1, e.to_string()),
+            };
+            let _ = nix::unistd::write(&wr, msg.as_bytes());
+            libc::_exit(code)
+        }
+        Forked::Parent(mid) => {
+            drop(wr);
+            let mut why = String::new();
+            let _ = std::io::Read::read_to_string(&mut fs::File::from(rd), &mut why);
+            let _ = waitpid(mid, None);
+            if !why.is_empty() {
+                return Err(Error::Process(why));
+            }
+            // Its pid as we see it (the joiner may sit in another pid namespace):
+            // our only child now that the joiner is reaped.
+            let tid = nix::unistd::gettid();
+            let kids = fs::read_to_string(format!("/proc/self/task/{tid}/children"))
+                .ctx(|| "read our children".into())?;
+            match kids
+                .split_whitespace()
+                .filter_map(|p| p.parse().ok())
+                .collect::<Vec<i32>>()[..]
+            {
+                [pid] => Ok(Forked::Parent(Pid::from_raw(pid))),
+                ref other => Err(Error::Process(format!(
+                    "cannot tell the container init among our children {other:?}"
+                ))),
+            }
+        }
+    }
 }
 
 /// runc's rule: the config's device rules, then the devices every container

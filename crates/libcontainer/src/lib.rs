@@ -34,6 +34,7 @@ pub mod rootfs;
 pub mod security;
 pub mod spec;
 pub mod state;
+pub mod userns;
 
 pub use container::{CreateOptions, Created, OciState, Runtime, Status};
 pub use error::{Error, Result};

@@ -31,7 +31,7 @@ struct CloneArgs {
     cgroup: u64,
 }
 
-/// Clone the calling process with `flags` (CLONE_NEW* bits).
+/// Clone the calling process with `flags` (CLONE_NEW* bits, CLONE_PARENT).
 ///
 /// # Safety
 /// The process must be single-threaded, and the child must finish with
@@ -39,7 +39,13 @@ struct CloneArgs {
 pub unsafe fn clone_process(flags: libc::c_int) -> nix::Result<Forked> {
     let mut args = CloneArgs {
         flags: flags as u64,
-        exit_signal: libc::SIGCHLD as u64,
+        // clone3 refuses an exit signal with CLONE_PARENT: the child then
+        // inherits ours (SIGCHLD) for the parent it shares with us.
+        exit_signal: if flags & libc::CLONE_PARENT != 0 {
+            0
+        } else {
+            libc::SIGCHLD as u64
+        },
         ..Default::default()
     };
     let ret = libc::syscall(

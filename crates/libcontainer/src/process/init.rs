@@ -91,6 +91,48 @@ pub fn run(ctx: InitContext) -> ! {
 
 pub(crate) enum Never {}
 
+/// A user namespace joined by path keeps the maps it has: mappings in the
+/// config must be exactly those (runc's rule), never silently different.
+fn check_joined_user_ns(spec: &Spec) -> Result<()> {
+    let Some(linux) = spec.linux() else {
+        return Ok(());
+    };
+    let joined = linux
+        .namespaces()
+        .iter()
+        .flatten()
+        .any(|n| n.typ() == LinuxNamespaceType::User && n.path().is_some());
+    if !joined {
+        return Ok(());
+    }
+    for (field, file, maps) in [
+        (
+            "linux.uidMappings",
+            "/proc/self/uid_map",
+            linux.uid_mappings(),
+        ),
+        (
+            "linux.gidMappings",
+            "/proc/self/gid_map",
+            linux.gid_mappings(),
+        ),
+    ] {
+        let want = crate::userns::maps_of(maps.as_ref());
+        if want.is_empty() {
+            continue;
+        }
+        let have = crate::userns::parse_map_text(
+            &std::fs::read_to_string(file).ctx(|| format!("read {file}"))?,
+        );
+        if want != have {
+            return Err(Error::Process(format!(
+                "{field} {want:?} differ from the joined user namespace's {have:?}"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// The container's program starts with no signal blocked (`husk run` and
 /// `exec` block them to forward them) and SIGPIPE at its default: the Rust
 /// runtime ignores it in husk, and an ignored signal stays ignored across execve.
@@ -121,6 +163,13 @@ fn setup_and_exec(ctx: &mut InitContext) -> Result<Never> {
         nix::unistd::setresgid(root_gid, root_gid, root_gid)
             .ctx(|| "setgid 0 in the user namespace".into())?;
         nix::unistd::setresuid(root, root, root).ctx(|| "setuid 0 in the user namespace".into())?;
+    }
+    if ctx.user_ns {
+        check_joined_user_ns(ctx.spec)?;
+        // Denied when the maps were written without privilege (userns::write_maps).
+        ctx.setgroups_allowed = std::fs::read_to_string("/proc/self/setgroups")
+            .map(|s| s.trim() != "deny")
+            .unwrap_or(true);
     }
     if ctx.new_cgroup_ns {
         nix::sched::unshare(CloneFlags::CLONE_NEWCGROUP)

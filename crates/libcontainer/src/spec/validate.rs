@@ -635,7 +635,20 @@ fn check_namespace_needs(spec: &Spec, namespaces: &[LinuxNamespace], p: &mut Pro
     let maps = |m: &Option<Vec<oci_spec::runtime::LinuxIdMapping>>| {
         m.as_ref().is_some_and(|m| !m.is_empty())
     };
-    if has(LinuxNamespaceType::User) {
+    for (field, m) in [
+        ("linux.uidMappings", linux.uid_mappings()),
+        ("linux.gidMappings", linux.gid_mappings()),
+    ] {
+        for (i, problem) in crate::userns::check_maps(&crate::userns::maps_of(m.as_ref())) {
+            match i {
+                Some(i) => p.add(format!("{field}[{i}]"), problem),
+                None => p.add(field, problem),
+            }
+        }
+    }
+    if find(LinuxNamespaceType::User).is_some_and(|n| n.path().is_some()) {
+        // A joined user namespace has its maps already; init checks any given match them.
+    } else if has(LinuxNamespaceType::User) {
         if !maps(linux.uid_mappings()) {
             p.add(
                 "linux.uidMappings",
