@@ -167,3 +167,74 @@ fn joined_user_namespace_with_other_mappings_fails() {
     sb.delete_force(&id).ok();
     sb.delete_force(&hid).ok();
 }
+
+/// A host directory with one file owned by `uid:uid`, and the file's path.
+fn owned_source(sb: &Sandbox, name: &str, uid: u32) -> std::path::PathBuf {
+    let src = sb.dir.join(name);
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("f"), "x").unwrap();
+    std::os::unix::fs::chown(src.join("f"), Some(uid), Some(uid)).unwrap();
+    std::os::unix::fs::chown(&src, Some(uid), Some(uid)).unwrap();
+    src
+}
+
+/// config.md "idmap" with the mount's own uidMappings/gidMappings (issue 7):
+/// a host file of uid 1000 on an id-mapped bind mount appears as uid 0 in a
+/// container whose root is host uid 100000, and what the container creates
+/// there lands on disk as 1000. Without idmap the same file is the overflow id.
+#[test]
+fn idmapped_bind_mount_shows_host_1000_as_root() {
+    if skip_on_runc("runc 1.1.5 has no id-mapped mounts") {
+        return;
+    }
+    let sb = Sandbox::new();
+    let mut b = mapped_bundle(&sb, &[]);
+    let src = owned_source(&sb, "idsrc", 1000);
+    // Mount user namespace: id 1000 there is host 100000 (the container's 0).
+    let map = json!([{ "containerID": 1000, "hostID": 100000, "size": 1 }]);
+    b.mkdir("/idm");
+    b.mkdir("/plain");
+    b.add_mount(
+        json!({ "destination": "/idm", "type": "bind", "source": src,
+        "options": ["rbind", "idmap"], "uidMappings": map, "gidMappings": map }),
+    );
+    b.add_mount(
+        json!({ "destination": "/plain", "type": "bind", "source": src,
+        "options": ["rbind"] }),
+    );
+    b.set_args(&[
+        "sh",
+        "-c",
+        "stat -c %u:%g /idm/f; stat -c %u:%g /plain/f; touch /idm/new && echo made",
+    ]);
+    let out = sb.run_ok(&b);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines, ["0:0", "65534:65534", "made"], "{out}");
+    let meta = std::fs::metadata(src.join("new")).unwrap();
+    assert_eq!((meta.uid(), meta.gid()), (1000, 1000));
+}
+
+/// config.md "idmap" without mappings: the runtime MAY use the container's
+/// user namespace mapping (husk does): host root's files show as root inside.
+#[test]
+fn idmap_without_mappings_uses_the_container_user_namespace() {
+    if skip_on_runc("runc 1.1.5 has no id-mapped mounts") {
+        return;
+    }
+    let sb = Sandbox::new();
+    let mut b = mapped_bundle(&sb, &[]);
+    let src = owned_source(&sb, "idsrc", 0);
+    b.mkdir("/idm");
+    b.add_mount(
+        json!({ "destination": "/idm", "type": "bind", "source": src,
+        "options": ["bind", "ridmap"] }),
+    );
+    b.set_args(&[
+        "sh",
+        "-c",
+        "stat -c %u:%g /idm/f; touch /idm/new && echo made",
+    ]);
+    assert_eq!(sb.run_ok(&b), "0:0\nmade");
+    let meta = std::fs::metadata(src.join("new")).unwrap();
+    assert_eq!((meta.uid(), meta.gid()), (0, 0));
+}

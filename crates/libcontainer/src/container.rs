@@ -476,6 +476,11 @@ fn create_in(
                 &crate::userns::maps_of(l.and_then(|l| l.gid_mappings().as_ref())),
             )?;
         }
+        for (i, tree) in crate::userns::idmapped_trees(spec, &bundle.path, pid.as_raw())? {
+            parent_end
+                .send_mount_fd(i as u32, tree.as_raw_fd())
+                .map_err(|e| Error::Process(e.to_string()))?;
+        }
         cgroup.apply(pid.as_raw())?;
         cgroup.set(&resources_with_default_devices(spec))?;
         crate::faults::stop_at("after-cgroup");

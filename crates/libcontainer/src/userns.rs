@@ -342,11 +342,11 @@ pub fn idmapped_tree(
     Ok(tree)
 }
 
-/// Attach a detached tree (from [`idmapped_tree`]) at `target`.
-pub fn move_mount_to(tree: &OwnedFd, target: &Path) -> Result<()> {
+/// Attach a detached tree (from [`idmapped_tree`]) on the directory or file
+/// `target` (an `O_PATH` descriptor resolved inside the rootfs).
+pub fn move_mount_to(tree: &OwnedFd, target: &OwnedFd) -> Result<()> {
     const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 0x04;
-    let t = std::ffi::CString::new(target.as_os_str().as_encoded_bytes())
-        .map_err(|_| Error::Process(format!("{} contains a NUL byte", target.display())))?;
+    const MOVE_MOUNT_T_EMPTY_PATH: libc::c_uint = 0x40;
     let empty = c"";
     // SAFETY: valid descriptors and C strings.
     let r = unsafe {
@@ -354,15 +354,57 @@ pub fn move_mount_to(tree: &OwnedFd, target: &Path) -> Result<()> {
             libc::SYS_move_mount,
             tree.as_raw_fd(),
             empty.as_ptr(),
-            libc::AT_FDCWD,
-            t.as_ptr(),
-            MOVE_MOUNT_F_EMPTY_PATH,
+            target.as_raw_fd(),
+            empty.as_ptr(),
+            MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH,
         )
     };
     if r < 0 {
-        return Err(nix::Error::last()).ctx(|| format!("move_mount to {}", target.display()));
+        return Err(nix::Error::last()).ctx(|| "move_mount the id-mapped tree".into());
     }
     Ok(())
+}
+
+/// The id-mapped trees of a new container's mounts (config.md "idmap"),
+/// made by the runtime in the host's user namespace (mount_setattr needs
+/// CAP_SYS_ADMIN over the source's filesystem): (index in `mounts`, tree).
+/// `init` is the init's pid, whose user namespace maps mounts that give no
+/// mappings of their own.
+pub fn idmapped_trees(
+    spec: &oci_spec::runtime::Spec,
+    bundle: &Path,
+    init: i32,
+) -> Result<Vec<(usize, OwnedFd)>> {
+    let mut out = Vec::new();
+    for (i, m) in spec.mounts().iter().flatten().enumerate() {
+        let opts = crate::rootfs::options::parse(m.options().as_deref().unwrap_or_default())
+            .map_err(|e| Error::Process(e.to_string()))?;
+        let uid = maps_of(m.uid_mappings().as_ref());
+        let gid = maps_of(m.gid_mappings().as_ref());
+        if opts.idmap.is_none() && uid.is_empty() && gid.is_empty() {
+            continue;
+        }
+        let at =
+            |e: Error| Error::Process(format!("mounts[{i}] ({}): {e}", m.destination().display()));
+        let userns = if uid.is_empty() {
+            fs::File::open(format!("/proc/{init}/ns/user"))
+                .map(OwnedFd::from)
+                .ctx(|| "open the container's user namespace".into())
+        } else {
+            namespace_with_maps(&uid, &gid)
+        }
+        .map_err(at)?;
+        let source = m.source().as_deref().unwrap_or(Path::new(""));
+        let source = if source.is_absolute() {
+            source.to_path_buf()
+        } else {
+            bundle.join(source)
+        };
+        let rbind = opts.flags.contains(nix::mount::MsFlags::MS_REC);
+        let tree = idmapped_tree(&source, rbind, opts.idmap == Some(true), &userns).map_err(at)?;
+        out.push((i, tree));
+    }
+    Ok(out)
 }
 
 /// Whether we run in a user namespace other than the host's (runc's check:

@@ -143,14 +143,21 @@ pub(crate) fn reset_signals() {
 }
 
 fn setup_and_exec(ctx: &mut InitContext) -> Result<Never> {
-    match ctx.channel.recv_from_parent() {
-        Ok(ToInit::Proceed) => {}
-        Ok(other) => {
-            return Err(Error::Process(format!(
-                "init: unexpected {other:?} from the runtime"
-            )))
+    // The id-mapped mount trees come first, each with its mount's index.
+    let mut idmapped = std::collections::HashMap::new();
+    loop {
+        match ctx.channel.recv_from_parent_with_fd() {
+            Ok((ToInit::Proceed, _)) => break,
+            Ok((ToInit::MountFd(i), Some(fd))) => {
+                idmapped.insert(i as usize, fd);
+            }
+            Ok((other, _)) => {
+                return Err(Error::Process(format!(
+                    "init: unexpected {other:?} from the runtime"
+                )))
+            }
+            Err(e) => return Err(Error::Process(format!("init: {e}"))),
         }
-        Err(e) => return Err(Error::Process(format!("init: {e}"))),
     }
     for (fd, kind) in &ctx.join {
         nix::sched::setns(fd, *kind).ctx(|| format!("join {kind:?} namespace"))?;
@@ -190,6 +197,7 @@ fn setup_and_exec(ctx: &mut InitContext) -> Result<Never> {
         bundle: ctx.bundle,
         no_pivot: ctx.no_pivot,
         user_ns: ctx.user_ns,
+        idmapped: &idmapped,
         mount_ns: ctx.mount_ns,
         cgroup_ns: ctx.new_cgroup_ns
             || ctx

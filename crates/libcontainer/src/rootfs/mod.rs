@@ -37,6 +37,8 @@ pub struct RootfsPlan<'a> {
     pub cgroup_ns: bool,
     /// The container is in a user namespace: devices are bind-mounted, not made.
     pub user_ns: bool,
+    /// Detached id-mapped trees the runtime made, by index in `mounts`.
+    pub idmapped: &'a std::collections::HashMap<usize, OwnedFd>,
     /// The container has its own mount namespace. Without one (runc allows it)
     /// the mounts land in the caller's namespace: no propagation changes, no
     /// pivot_root, and `delete` unmounts what is left under the rootfs.
@@ -52,7 +54,7 @@ pub fn setup(plan: &RootfsPlan) -> Result<()> {
         .ctx(|| format!("open rootfs {}", plan.rootfs.display()))?
         .into();
     for (i, m) in plan.spec.mounts().iter().flatten().enumerate() {
-        mount_one(plan, &root, m).map_err(|e| {
+        mount_one(plan, &root, m, plan.idmapped.get(&i)).map_err(|e| {
             Error::Process(format!(
                 "mounts[{i}] ({} on {}): {e}",
                 m.typ().as_deref().unwrap_or("bind"),
@@ -193,7 +195,12 @@ fn is_bind(m: &Mount) -> bool {
             .any(|o| o == "bind" || o == "rbind")
 }
 
-fn mount_one(plan: &RootfsPlan, root: &OwnedFd, m: &Mount) -> Result<()> {
+fn mount_one(
+    plan: &RootfsPlan,
+    root: &OwnedFd,
+    m: &Mount,
+    idmapped: Option<&OwnedFd>,
+) -> Result<()> {
     let opts = options::parse(m.options().as_deref().unwrap_or_default())
         .map_err(|e| Error::Process(e.to_string()))?;
     let typ = m.typ().as_deref().unwrap_or("");
@@ -216,14 +223,23 @@ fn mount_one(plan: &RootfsPlan, root: &OwnedFd, m: &Mount) -> Result<()> {
         }
         .ctx(|| format!("create mount point {}", dest.display()))?;
         let rec = opts.flags & MsFlags::MS_REC;
-        mount(
-            Some(&source),
-            &fd_path(&target),
-            NONE,
-            MsFlags::MS_BIND | rec,
-            NONE,
-        )
-        .ctx(|| format!("bind {}", source.display()))?;
+        match idmapped {
+            // config.md "idmap": the runtime cloned and mapped the source already.
+            Some(tree) => crate::userns::move_mount_to(tree, &target)?,
+            None if opts.idmap.is_some() => {
+                return Err(Error::Process(
+                    "the runtime made no id-mapped tree for this mount".into(),
+                ))
+            }
+            None => mount(
+                Some(&source),
+                &fd_path(&target),
+                NONE,
+                MsFlags::MS_BIND | rec,
+                NONE,
+            )
+            .ctx(|| format!("bind {}", source.display()))?,
+        }
         // The old descriptor names what the mount now covers: reopen to reach the mount.
         let top =
             open_in_root(root, dest, libc::O_PATH).ctx(|| format!("open {}", dest.display()))?;
