@@ -238,3 +238,309 @@ fn idmap_without_mappings_uses_the_container_user_namespace() {
     let meta = std::fs::metadata(src.join("new")).unwrap();
     assert_eq!((meta.uid(), meta.gid()), (0, 0));
 }
+
+// ---------------------------------------------------------------------------
+// Rootless (issue 7): an unprivileged user the test creates runs husk.
+// ---------------------------------------------------------------------------
+
+static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// useradd/userdel lock /etc/passwd: one at a time in this binary.
+static USERS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// A user made for one test (with the subordinate id range useradd gives it),
+/// deleted again on drop, also when the test fails.
+struct TestUser {
+    name: String,
+    uid: u32,
+    gid: u32,
+    /// First subordinate uid/gid and the count.
+    sub: (u32, u32),
+}
+
+impl TestUser {
+    fn new(tag: &str) -> TestUser {
+        let name = format!("hk{}{tag}", std::process::id());
+        let _g = USERS.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = std::process::Command::new("userdel").arg(&name).output();
+        let out = std::process::Command::new("useradd")
+            .args([
+                "-M",
+                "-s",
+                "/bin/sh",
+                "-K",
+                "SUB_UID_COUNT=65536",
+                "-K",
+                "SUB_GID_COUNT=65536",
+            ])
+            .arg(&name)
+            .output()
+            .expect("useradd (package passwd)");
+        assert!(out.status.success(), "useradd {name}: {out:?}");
+        let id = |flag: &str| -> u32 {
+            let o = std::process::Command::new("id")
+                .args([flag, &name])
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&o.stdout).trim().parse().unwrap()
+        };
+        let mut user = TestUser {
+            uid: id("-u"),
+            gid: id("-g"),
+            name,
+            sub: (0, 0),
+        };
+        let line = read("/etc/subuid")
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{}:", user.name)).map(String::from))
+            .expect("useradd gave the user no /etc/subuid range");
+        let (start, count) = line.split_once(':').unwrap();
+        user.sub = (start.parse().unwrap(), count.parse().unwrap());
+        user
+    }
+
+    /// A directory owned by the user (mode 0700 unless `shared`).
+    fn dir(&self, sb: &Sandbox, name: &str) -> std::path::PathBuf {
+        let d = sb.dir.join(name);
+        std::fs::create_dir_all(&d).unwrap();
+        std::os::unix::fs::chown(&d, Some(self.uid), Some(self.gid)).unwrap();
+        d
+    }
+
+    /// Run husk as this user in `cwd` with XDG_RUNTIME_DIR=`xdg` and PATH=`path`
+    /// (no --root: the rootless default must be used). Exit code, stdout, stderr.
+    fn husk(&self, cwd: &Path, xdg: &Path, path: &str, args: &[&str]) -> (i32, String, String) {
+        use std::os::unix::process::CommandExt;
+        // Files, not pipes: a created container keeps create's stdio open.
+        let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let (o, e) = (
+            xdg.with_extension(format!("{n}.out")),
+            xdg.with_extension(format!("{n}.err")),
+        );
+        let status = std::process::Command::new("/usr/bin/timeout")
+            .arg("30")
+            .arg(runtime_path())
+            .args(args)
+            .current_dir(cwd)
+            .env_clear()
+            .env("PATH", path)
+            .env("XDG_RUNTIME_DIR", xdg)
+            .env("HOME", cwd)
+            .uid(self.uid)
+            .gid(self.gid)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::fs::File::create(&o).unwrap())
+            .stderr(std::fs::File::create(&e).unwrap())
+            .status()
+            .unwrap();
+        let r = (status.code().unwrap_or(-1), read(&o), read(&e));
+        if std::env::var_os("HUSK_IT_VERBOSE").is_some() {
+            eprintln!("as {}: husk {args:?} -> {r:?}", self.name);
+        }
+        r
+    }
+}
+
+impl Drop for TestUser {
+    fn drop(&mut self) {
+        let _g = USERS.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = std::process::Command::new("userdel")
+            .arg(&self.name)
+            .output();
+    }
+}
+
+const USER_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
+
+/// `husk spec --rootless` run by the user in a bundle it owns, then `f`
+/// changes the config.
+fn rootless_bundle(
+    sb: &Sandbox,
+    u: &TestUser,
+    xdg: &Path,
+    f: impl FnOnce(&mut serde_json::Value),
+) -> std::path::PathBuf {
+    let b = sb.bundle(&[]);
+    std::os::unix::fs::chown(&b.dir, Some(u.uid), Some(u.gid)).unwrap();
+    let (code, _, err) = u.husk(&b.dir, xdg, USER_PATH, &["spec", "--rootless"]);
+    assert_eq!(code, 0, "spec --rootless: {err}");
+    let path = b.dir.join("config.json");
+    let mut c: serde_json::Value = serde_json::from_str(&read(&path)).unwrap();
+    c["process"]["terminal"] = json!(false);
+    f(&mut c);
+    std::fs::write(&path, c.to_string()).unwrap();
+    b.dir.clone()
+}
+
+/// Issue 7, rootless: `spec --rootless` gives a config an unprivileged user
+/// can run (without newuidmap: the one self-mapping is written directly,
+/// setgroups denied); create/start/state/list work in $XDG_RUNTIME_DIR/husk;
+/// delete removes everything.
+#[test]
+fn rootless_lifecycle_without_newuidmap() {
+    if skip_on_runc("runc's rootless default root is $XDG_RUNTIME_DIR/runc") {
+        return;
+    }
+    let sb = Sandbox::new();
+    let u = TestUser::new("a");
+    let xdg = u.dir(&sb, "xdg");
+    std::fs::set_permissions(&xdg, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    let bundle = rootless_bundle(&sb, &u, &xdg, |c| {
+        c["process"]["args"] = json!([
+            "sh",
+            "-c",
+            "id -u; cat /proc/self/uid_map /proc/self/setgroups; exec sleep 1000"
+        ]);
+    });
+    // No newuidmap on PATH at all: the self-mapping needs none.
+    let path = "/nonexistent";
+    let (code, _, err) = u.husk(&bundle, &xdg, path, &["create", "rl"]);
+    assert_eq!(code, 0, "create: {err}");
+    let state_dir = xdg.join("husk").join("rl");
+    assert!(
+        state_dir.join("state.json").exists(),
+        "state lives in $XDG_RUNTIME_DIR/husk"
+    );
+    let (code, out, err) = u.husk(&bundle, &xdg, path, &["state", "rl"]);
+    assert_eq!(code, 0, "state: {err}");
+    let st: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(st["status"], "created");
+    let pid = st["pid"].as_i64().unwrap() as i32;
+    sb.track_pid(pid);
+    assert_eq!(host_uid_gid(pid).0, u.uid.to_string());
+    let (code, out, _) = u.husk(&bundle, &xdg, path, &["list", "-q"]);
+    assert_eq!((code, out.trim()), (0, "rl"));
+    let (code, _, err) = u.husk(&bundle, &xdg, path, &["start", "rl"]);
+    assert_eq!(code, 0, "start: {err}");
+    let (_, out, _) = u.husk(&bundle, &xdg, path, &["state", "rl"]);
+    assert!(out.contains("\"running\""), "{out}");
+    let (code, _, err) = u.husk(&bundle, &xdg, path, &["kill", "rl", "KILL"]);
+    assert_eq!(code, 0, "kill: {err}");
+    assert!(
+        wait_until(T, || !pid_alive(pid)),
+        "init {pid} survived SIGKILL"
+    );
+    let (code, _, err) = u.husk(&bundle, &xdg, path, &["delete", "rl"]);
+    assert_eq!(code, 0, "delete: {err}");
+    assert!(!state_dir.exists(), "delete left {}", state_dir.display());
+    let (_, out, _) = u.husk(&bundle, &xdg, path, &["list", "-q"]);
+    assert_eq!(out.trim(), "");
+    assert!(
+        cgroup_dirs_for("rl").is_empty(),
+        "{:?}",
+        cgroup_dirs_for("rl")
+    );
+}
+
+/// Issue 7, rootless with newuidmap/newgidmap: several mappings (the user
+/// and its /etc/subuid range); `husk run` works, setgroups stays allowed.
+/// Without the helpers on PATH the same config is a clear error.
+#[test]
+fn rootless_run_with_newuidmap() {
+    if skip_on_runc("runc uses its own rootless root") {
+        return;
+    }
+    let sb = Sandbox::new();
+    let u = TestUser::new("b");
+    let xdg = u.dir(&sb, "xdg");
+    let (s, n) = u.sub;
+    let bundle = rootless_bundle(&sb, &u, &xdg, |c| {
+        c["linux"]["uidMappings"] = json!([{ "containerID": 0, "hostID": u.uid, "size": 1 },
+                                           { "containerID": 1, "hostID": s, "size": n }]);
+        c["linux"]["gidMappings"] = json!([{ "containerID": 0, "hostID": u.gid, "size": 1 },
+                                           { "containerID": 1, "hostID": s, "size": n }]);
+        c["process"]["user"]["additionalGids"] = json!([5]);
+        c["process"]["args"] = json!([
+            "sh",
+            "-c",
+            "id -u; id -G; cat /proc/self/setgroups; wc -l < /proc/self/uid_map"
+        ]);
+    });
+    assert!(
+        Path::new("/usr/bin/newuidmap").exists(),
+        "install the uidmap package"
+    );
+    let (code, out, err) = u.husk(&bundle, &xdg, USER_PATH, &["run", "rl2"]);
+    assert_eq!(code, 0, "run: {err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines, ["0", "0 5", "allow", "2"], "{out}");
+    assert!(!xdg.join("husk/rl2").exists());
+
+    let (code, _, err) = u.husk(&bundle, &xdg, "/nonexistent", &["run", "rl3"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("newuidmap"), "{err}");
+    assert!(!xdg.join("husk/rl3").exists());
+}
+
+/// CVE-2023-25809 (issue 5): a rootless container whose /sys is an `rbind`
+/// of the host's with `ro` (what `spec --rootless` writes) must not get a
+/// writable cgroup hierarchy, even where the user owns a cgroup on the host.
+#[test]
+fn rootless_sys_fs_cgroup_is_read_only_when_not_owned() {
+    if skip_on_runc("needs a rootless run as a test user") {
+        return;
+    }
+    let sb = Sandbox::new();
+    let u = TestUser::new("c");
+    let xdg = u.dir(&sb, "xdg");
+    // A cgroup the user owns on the host (as a delegated one would be).
+    let owned =
+        Path::new("/sys/fs/cgroup/unified").join(format!("husk-it-cve-{}", std::process::id()));
+    std::fs::create_dir(&owned).unwrap();
+    struct Rm(std::path::PathBuf);
+    impl Drop for Rm {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir(self.0.join("sub"));
+            let _ = std::fs::remove_dir(&self.0);
+        }
+    }
+    let _rm = Rm(owned.clone());
+    std::os::unix::fs::chown(&owned, Some(u.uid), Some(u.gid)).unwrap();
+    let inside = owned.strip_prefix("/").unwrap().display().to_string();
+    let bundle = rootless_bundle(&sb, &u, &xdg, |c| {
+        c["process"]["args"] = json!([
+            "sh",
+            "-c",
+            format!(
+                "stat -c %u /{inside}; mkdir /{inside}/sub && echo WROTE; \
+             grep -c ' /sys/fs/cgroup[^ ]* rw' /proc/self/mountinfo"
+            )
+        ]);
+    });
+    let (code, out, err) = u.husk(&bundle, &xdg, USER_PATH, &["run", "cve"]);
+    assert!(
+        !owned.join("sub").exists(),
+        "the container wrote to the host's cgroup: {out} {err}"
+    );
+    assert!(!out.contains("WROTE"), "{out}");
+    assert!(err.contains("Read-only file system"), "{err}");
+    // The user's directory is there (shown as the container's root), just not writable.
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines, ["0", "0"], "no cgroup mount may stay rw: {out}");
+    assert_eq!(code, 1);
+}
+
+/// Issue 7, bad input: a rootless config asking for cgroup limits it cannot
+/// have (no writable cgroup on this v1 host) is a clear error naming them,
+/// and nothing is left behind.
+#[test]
+fn rootless_cgroup_limits_without_a_cgroup_fail() {
+    if skip_on_runc("needs a rootless run as a test user") {
+        return;
+    }
+    let sb = Sandbox::new();
+    let u = TestUser::new("d");
+    let xdg = u.dir(&sb, "xdg");
+    let bundle = rootless_bundle(&sb, &u, &xdg, |c| {
+        c["linux"]["resources"] =
+            json!({ "memory": { "limit": 67108864 }, "pids": { "limit": 10 } });
+        c["process"]["args"] = json!(["true"]);
+    });
+    let (code, _, err) = u.husk(&bundle, &xdg, USER_PATH, &["create", "lim"]);
+    assert_ne!(code, 0);
+    for w in ["linux.resources.memory", "linux.resources.pids", "rootless"] {
+        assert!(err.contains(w), "{w} missing from {err}");
+    }
+    assert!(!xdg.join("husk/lim").exists());
+    assert!(cgroup_dirs_for("lim").is_empty());
+}

@@ -120,6 +120,10 @@ pub struct Created {
 #[derive(Debug, Clone)]
 pub struct Runtime {
     pub(crate) root: StateRoot,
+    /// Rootless mode (`--rootless`): cgroups that cannot be written are
+    /// skipped with a warning instead of failing create, unless the config
+    /// asks for limits; no device cgroup rules.
+    pub(crate) rootless: bool,
 }
 
 impl Runtime {
@@ -127,7 +131,14 @@ impl Runtime {
     pub fn new(root: impl Into<PathBuf>) -> Self {
         Runtime {
             root: StateRoot::new(root),
+            rootless: false,
         }
+    }
+
+    /// The same runtime in rootless mode (or not).
+    pub fn with_rootless(mut self, rootless: bool) -> Self {
+        self.rootless = rootless;
+        self
     }
 
     /// runtime.md "create": build the container from `opts.bundle` and leave it `created`.
@@ -141,7 +152,7 @@ impl Runtime {
         } = crate::spec::load_checked(&opts.bundle, Some(&opts.id))?;
         let dir = self.root.create(&opts.id)?;
         crate::faults::stop_at("after-state-dir");
-        match create_in(&dir, &bundle, opts, filter) {
+        match create_in(&dir, &bundle, opts, filter, self.rootless) {
             Ok(created) => Ok(created),
             Err(e) => {
                 let _ = dir.remove();
@@ -205,6 +216,14 @@ impl Runtime {
         let dir = self.root.open(id)?;
         let state = dir.load()?;
         let status = status_of(&dir, &state);
+        if all && state.cgroup_skipped {
+            // No cgroup to list: the init, whose pid namespace goes with it.
+            if status != Status::Stopped {
+                signal::kill(Pid::from_raw(state.pid), signal)
+                    .ctx(|| format!("send {signal} to container {id} (pid {})", state.pid))?;
+            }
+            return Ok(());
+        }
         if all {
             let cg = cgroup_of(&state)?;
             for pid in cg.pids()? {
@@ -284,6 +303,7 @@ fn create_in(
     bundle: &Bundle,
     opts: &CreateOptions,
     filter: Option<seccomp::Filter>,
+    rootless: bool,
 ) -> Result<Created> {
     let spec = &bundle.spec;
     let linux = spec.linux().as_ref();
@@ -459,8 +479,10 @@ fn create_in(
         cgroup: None,
         config: spec.clone(),
         no_new_keyring: opts.no_new_keyring,
+        cgroup_skipped: false,
     };
-    let outside = || -> Result<()> {
+    let mut cgroup_skipped = false;
+    let mut outside = || -> Result<()> {
         crate::faults::stop_at("after-clone");
         crate::recovery::Unfinished {
             pid: pid.as_raw(),
@@ -481,8 +503,12 @@ fn create_in(
                 .send_mount_fd(i as u32, tree.as_raw_fd())
                 .map_err(|e| Error::Process(e.to_string()))?;
         }
-        cgroup.apply(pid.as_raw())?;
-        cgroup.set(&resources_with_default_devices(spec))?;
+        if rootless {
+            cgroup_skipped = !apply_rootless(cgroup.as_ref(), pid, spec)?;
+        } else {
+            cgroup.apply(pid.as_raw())?;
+            cgroup.set(&resources_with_default_devices(spec))?;
+        }
         crate::faults::stop_at("after-cgroup");
         parent_end
             .send_to_init(ToInit::Proceed)
@@ -545,6 +571,7 @@ fn create_in(
     crate::faults::stop_at("before-state-save");
     state.pid_start_time = start_time(pid.as_raw()).unwrap_or(0);
     state.cgroup = Some(cgroup.state());
+    state.cgroup_skipped = cgroup_skipped;
     dir.save(&state).map_err(|e| abort(e.into()))?;
     crate::recovery::finished(dir);
     crate::faults::stop_at("after-state-save");
@@ -555,6 +582,73 @@ fn create_in(
         id: opts.id.clone(),
         pid,
     })
+}
+
+/// Rootless cgroups: the container's cgroup when we may make it (a
+/// delegated hierarchy), else none, with a warning; no device rules (they
+/// need privileges a rootless runtime lacks). Limits the config asks for are
+/// an error when there is no cgroup to hold them. Returns whether the cgroup
+/// is used.
+fn apply_rootless(cgroup: &dyn cgroups::Manager, pid: Pid, spec: &Spec) -> Result<bool> {
+    let mut res = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.resources().clone())
+        .unwrap_or_default();
+    res.set_devices(None);
+    let limits = resource_fields_set(&res);
+    let denied = |e: &cgroups::CgroupError| {
+        let mut src: Option<&dyn std::error::Error> = Some(e);
+        while let Some(s) = src {
+            if let Some(io) = s.downcast_ref::<std::io::Error>() {
+                return matches!(
+                    io.raw_os_error(),
+                    Some(libc::EACCES) | Some(libc::EPERM) | Some(libc::EROFS)
+                );
+            }
+            src = s.source();
+        }
+        false
+    };
+    match cgroup.apply(pid.as_raw()) {
+        Ok(()) => {
+            cgroup.set(&res)?;
+            Ok(true)
+        }
+        Err(e) if denied(&e) => {
+            // Whatever part of it we could make goes again.
+            let _ = cgroup.destroy();
+            if !limits.is_empty() {
+                return Err(Error::Process(format!(
+                    "{}: a rootless container cannot have these limits without a cgroup \
+                     it may write ({e}); delegate one to this user (cgroup v2 and a \
+                     systemd user session) or remove them",
+                    limits.join(", ")
+                )));
+            }
+            tracing::warn!("rootless: no cgroup for the container ({e})");
+            Ok(false)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The `linux.resources` fields that are set, as JSON paths.
+pub(crate) fn resource_fields_set(res: &LinuxResources) -> Vec<String> {
+    let v = serde_json::to_value(res).unwrap_or_default();
+    let mut out = Vec::new();
+    if let Some(m) = v.as_object() {
+        for (k, v) in m {
+            let empty = v.is_null()
+                || v.as_array().is_some_and(|a| a.is_empty())
+                || v.as_object()
+                    .is_some_and(|o| o.values().all(|x| x.is_null()));
+            if !empty {
+                out.push(format!("linux.resources.{k}"));
+            }
+        }
+    }
+    out
 }
 
 /// The cgroup manager of an existing container.
@@ -1012,5 +1106,24 @@ pub fn wait_exit_code(pid: Pid) -> Result<i32> {
             Err(nix::Error::EINTR) => continue,
             Err(e) => return Err(e).ctx(|| format!("wait for pid {pid}")),
         }
+    }
+}
+
+#[cfg(test)]
+mod rootless_tests {
+    use super::*;
+
+    #[test]
+    fn resource_fields_set_names_only_what_is_set() {
+        let res: LinuxResources = serde_json::from_value(serde_json::json!({
+            "memory": {"limit": 1024}, "pids": {"limit": 5}, "devices": [],
+            "cpu": {}
+        }))
+        .unwrap();
+        assert_eq!(
+            resource_fields_set(&res),
+            ["linux.resources.memory", "linux.resources.pids"]
+        );
+        assert!(resource_fields_set(&LinuxResources::default()).is_empty());
     }
 }

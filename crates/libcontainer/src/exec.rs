@@ -126,7 +126,17 @@ impl Runtime {
         }
         let process = build_process(&state, &opts.process)?;
         check_terminal(&process, opts)?;
-        let cgroup = exec_cgroup(&state, &opts.sub_cgroups)?;
+        let cgroup = if state.cgroup_skipped {
+            if !opts.sub_cgroups.is_empty() {
+                return Err(Error::Process(format!(
+                    "--cgroup: container {} has no cgroup (rootless, cgroups not writable)",
+                    opts.id
+                )));
+            }
+            None
+        } else {
+            Some(exec_cgroup(&state, &opts.sub_cgroups)?)
+        };
         let filter = state
             .config
             .linux()
@@ -161,7 +171,7 @@ impl Runtime {
                     no_new_keyring: state.no_new_keyring,
                     process: &process,
                     channel: child_end,
-                    cgroup: cgroup.as_ref(),
+                    cgroup: cgroup.as_deref(),
                     join: ns.join,
                     user_ns: ns.user_ns,
                     setgroups_allowed: ns.setgroups_allowed,

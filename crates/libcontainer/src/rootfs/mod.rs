@@ -62,6 +62,9 @@ pub fn setup(plan: &RootfsPlan) -> Result<()> {
             ))
         })?;
     }
+    if plan.user_ns && plan.mount_ns {
+        readonly_foreign_cgroups(plan.rootfs)?;
+    }
     // As runc: unless /dev is bound in from the host, the runtime fills it.
     let dev_is_bound = plan
         .spec
@@ -353,6 +356,58 @@ fn copy_tree(src: &Path, dst: &Path) -> std::io::Result<()> {
         if !ft.is_symlink() {
             fs::set_permissions(&to, fs::Permissions::from_mode(meta.mode()))?;
         }
+    }
+    Ok(())
+}
+
+/// CVE-2023-25809: in a user namespace, every cgroup filesystem the
+/// container can see (its cgroup mount, or host hierarchies that came in
+/// with an `rbind` of /sys, whose `ro` covers only the top mount) is
+/// read-only unless the container's root owns it (a delegated cgroup).
+fn readonly_foreign_cgroups(rootfs: &Path) -> Result<()> {
+    let info =
+        fs::read_to_string("/proc/self/mountinfo").ctx(|| "read /proc/self/mountinfo".into())?;
+    let cgroup_dir = rootfs.join("sys/fs/cgroup");
+    let me = nix::unistd::geteuid().as_raw();
+    for line in info.lines() {
+        let fields: Vec<&str> = line.split(' ').collect();
+        let Some(sep) = fields.iter().position(|f| *f == "-") else {
+            continue;
+        };
+        let (Some(mp), Some(opts), Some(fstype)) =
+            (fields.get(4), fields.get(5), fields.get(sep + 1))
+        else {
+            continue;
+        };
+        let mp = PathBuf::from(unescape_mountinfo(mp));
+        let is_cgroup = matches!(*fstype, "cgroup" | "cgroup2") && mp.starts_with(rootfs);
+        if !(is_cgroup || mp.starts_with(&cgroup_dir)) {
+            continue;
+        }
+        if opts.split(',').any(|o| o == "ro") {
+            continue;
+        }
+        let owned = fs::metadata(&mp).is_ok_and(|m| {
+            use std::os::unix::fs::MetadataExt;
+            m.uid() == me
+        });
+        if owned {
+            continue;
+        }
+        let keep = current_flags(&mp)?;
+        mount(
+            NONE,
+            &mp,
+            NONE,
+            MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | keep,
+            NONE,
+        )
+        .ctx(|| {
+            format!(
+                "remount {} read-only (a cgroup hierarchy the container does not own)",
+                mp.display()
+            )
+        })?;
     }
     Ok(())
 }
