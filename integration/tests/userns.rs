@@ -414,6 +414,20 @@ fn rootless_lifecycle_without_newuidmap() {
     assert_eq!(code, 0, "start: {err}");
     let (_, out, _) = u.husk(&bundle, &xdg, path, &["state", "rl"]);
     assert!(out.contains("\"running\""), "{out}");
+    // exec joins its namespaces (no cgroup to join); devices are host binds.
+    let (code, out, err) = u.husk(
+        &bundle,
+        &xdg,
+        path,
+        &[
+            "exec",
+            "rl",
+            "sh",
+            "-c",
+            "id -u; echo x > /dev/null && head -c 4 /dev/zero | wc -c",
+        ],
+    );
+    assert_eq!((code, out.as_str()), (0, "0\n4\n"), "exec: {err}");
     let (code, _, err) = u.husk(&bundle, &xdg, path, &["kill", "rl", "KILL"]);
     assert_eq!(code, 0, "kill: {err}");
     assert!(

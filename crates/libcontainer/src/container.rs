@@ -759,60 +759,21 @@ unsafe fn clone_in_user_ns(
     flags: CloneFlags,
     spec: &Spec,
 ) -> Result<Forked> {
-    let (rd, wr) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).ctx(|| "pipe".into())?;
-    match clone_process(0).ctx(|| "clone the user namespace joiner".into())? {
-        Forked::Child => {
-            drop(rd);
-            let time_bit = CloneFlags::from_bits_retain(libc::CLONE_NEWTIME);
-            let r = (|| -> Result<Forked> {
-                nix::sched::setns(userns, CloneFlags::CLONE_NEWUSER)
-                    .ctx(|| "join the user namespace (linux.namespaces)".into())?;
-                if !early.is_empty() {
-                    nix::sched::unshare(early)
-                        .ctx(|| format!("create the {early:?} namespaces"))?;
-                }
-                if early.contains(time_bit) {
-                    write_time_offsets(spec)?;
-                }
-                let rest = (flags - early).bits() | libc::CLONE_PARENT;
-                clone_process(rest).ctx(|| "clone the container init".into())
-            })();
-            let (code, msg) = match r {
-                Ok(Forked::Child) => {
-                    drop(wr);
-                    return Ok(Forked::Child);
-                }
-                Ok(Forked::Parent(_)) => (0, String::new()),
-                Err(e) => (1, e.to_string()),
-            };
-            let _ = nix::unistd::write(&wr, msg.as_bytes());
-            libc::_exit(code)
-        }
-        Forked::Parent(mid) => {
-            drop(wr);
-            let mut why = String::new();
-            let _ = std::io::Read::read_to_string(&mut fs::File::from(rd), &mut why);
-            let _ = waitpid(mid, None);
-            if !why.is_empty() {
-                return Err(Error::Process(why));
+    let time_bit = CloneFlags::from_bits_retain(libc::CLONE_NEWTIME);
+    crate::process::clone::clone_through(
+        || {
+            nix::sched::setns(userns, CloneFlags::CLONE_NEWUSER)
+                .ctx(|| "join the user namespace (linux.namespaces)".into())?;
+            if !early.is_empty() {
+                nix::sched::unshare(early).ctx(|| format!("create the {early:?} namespaces"))?;
             }
-            // Its pid as we see it (the joiner may sit in another pid namespace):
-            // our only child now that the joiner is reaped.
-            let tid = nix::unistd::gettid();
-            let kids = fs::read_to_string(format!("/proc/self/task/{tid}/children"))
-                .ctx(|| "read our children".into())?;
-            match kids
-                .split_whitespace()
-                .filter_map(|p| p.parse().ok())
-                .collect::<Vec<i32>>()[..]
-            {
-                [pid] => Ok(Forked::Parent(Pid::from_raw(pid))),
-                ref other => Err(Error::Process(format!(
-                    "cannot tell the container init among our children {other:?}"
-                ))),
+            if early.contains(time_bit) {
+                write_time_offsets(spec)?;
             }
-        }
-    }
+            Ok(())
+        },
+        (flags - early).bits(),
+    )
 }
 
 /// runc's rule: the config's device rules, then the devices every container

@@ -157,11 +157,42 @@ impl Runtime {
         }
         let ns = ns?;
         let (parent_end, child_end) = channel::pair().map_err(|e| Error::Process(e.to_string()))?;
-        let restore = ns.join_for_children()?;
-
-        // SAFETY: the runtime is single-threaded, and the child ends in
-        // process::exec::run, which never returns.
-        let forked = unsafe { clone_process(0) }.ctx(|| "clone the exec process".into());
+        let mut ns = ns;
+        // Rootless: joining the pid namespace needs privileges we only have
+        // inside the container's user namespace, which is one-way: an
+        // intermediate joins it, then the pid/time ones, and clones the process.
+        let through_userns = ns.user_ns && !crate::userns::privileged();
+        let (restore, forked) = if through_userns {
+            let i = ns
+                .join
+                .iter()
+                .position(|(_, k)| *k == CloneFlags::CLONE_NEWUSER)
+                .unwrap_or(0);
+            let (userns, _) = ns.join.remove(i);
+            let for_children = std::mem::take(&mut ns.for_children);
+            // SAFETY: as below.
+            let forked = unsafe {
+                crate::process::clone::clone_through(
+                    || {
+                        nix::sched::setns(&userns, CloneFlags::CLONE_NEWUSER)
+                            .ctx(|| "join the container's user namespace".into())?;
+                        for (fd, kind) in &for_children {
+                            nix::sched::setns(fd, *kind)
+                                .ctx(|| format!("join the container's {kind:?} namespace"))?;
+                        }
+                        Ok(())
+                    },
+                    0,
+                )
+            };
+            (Restore(Vec::new()), forked)
+        } else {
+            let restore = ns.join_for_children()?;
+            // SAFETY: the runtime is single-threaded, and the child ends in
+            // process::exec::run, which never returns.
+            let forked = unsafe { clone_process(0) }.ctx(|| "clone the exec process".into());
+            (restore, forked)
+        };
         let pid = match forked {
             Ok(Forked::Child) => {
                 dir.forget_lock_in_child();

@@ -119,7 +119,7 @@ pub fn is_self_map(maps: &[Map], own: u32) -> bool {
 
 /// Whether we may write any mapping ourselves: CAP_SETUID/CAP_SETGID in our
 /// user namespace (root, in practice).
-fn privileged() -> bool {
+pub(crate) fn privileged() -> bool {
     caps::has_cap(None, caps::CapSet::Effective, caps::Capability::CAP_SETUID).unwrap_or(false)
         && caps::has_cap(None, caps::CapSet::Effective, caps::Capability::CAP_SETGID)
             .unwrap_or(false)

@@ -72,3 +72,62 @@ pub unsafe fn clone_process(flags: libc::c_int) -> nix::Result<Forked> {
         pid => Ok(Forked::Parent(Pid::from_raw(pid as i32))),
     }
 }
+
+/// Clone through an intermediate process: it runs `prepare` (join a user
+/// namespace, then the namespaces that apply to children), clones the real
+/// child with `flags` as *our* child (CLONE_PARENT) and exits. For what a
+/// process cannot do to itself and undo: entering a user namespace.
+/// Returns the child's pid as we see it.
+///
+/// # Safety
+/// As [`clone_process`].
+pub unsafe fn clone_through(
+    prepare: impl FnOnce() -> crate::error::Result<()>,
+    flags: libc::c_int,
+) -> crate::error::Result<Forked> {
+    use crate::error::{Context, Error};
+    let (rd, wr) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).ctx(|| "pipe".into())?;
+    match clone_process(0).ctx(|| "clone the namespace joiner".into())? {
+        Forked::Child => {
+            drop(rd);
+            let r = prepare().and_then(|()| {
+                clone_process(flags | libc::CLONE_PARENT)
+                    .ctx(|| "clone the container process".into())
+            });
+            let (code, msg) = match r {
+                Ok(Forked::Child) => {
+                    drop(wr);
+                    return Ok(Forked::Child);
+                }
+                Ok(Forked::Parent(_)) => (0, String::new()),
+                Err(e) => (1, e.to_string()),
+            };
+            let _ = nix::unistd::write(&wr, msg.as_bytes());
+            libc::_exit(code)
+        }
+        Forked::Parent(mid) => {
+            drop(wr);
+            let mut why = String::new();
+            let _ = std::io::Read::read_to_string(&mut std::fs::File::from(rd), &mut why);
+            let _ = nix::sys::wait::waitpid(mid, None);
+            if !why.is_empty() {
+                return Err(Error::Process(why));
+            }
+            // Its pid as we see it (the joiner may sit in another pid
+            // namespace): our only child now that the joiner is reaped.
+            let tid = nix::unistd::gettid();
+            let kids = std::fs::read_to_string(format!("/proc/self/task/{tid}/children"))
+                .ctx(|| "read our children".into())?;
+            let kids: Vec<i32> = kids
+                .split_whitespace()
+                .filter_map(|p| p.parse().ok())
+                .collect();
+            match kids[..] {
+                [pid] => Ok(Forked::Parent(Pid::from_raw(pid))),
+                _ => Err(Error::Process(format!(
+                    "cannot tell the new process among our children {kids:?}"
+                ))),
+            }
+        }
+    }
+}
