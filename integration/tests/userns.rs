@@ -498,8 +498,7 @@ fn rootless_sys_fs_cgroup_is_read_only_when_not_owned() {
     let u = TestUser::new("c");
     let xdg = u.dir(&sb, "xdg");
     // A cgroup the user owns on the host (as a delegated one would be).
-    let owned =
-        Path::new("/sys/fs/cgroup/unified").join(format!("husk-it-cve-{}", std::process::id()));
+    let owned = cgroup2_root().join(format!("husk-it-cve-{}", std::process::id()));
     std::fs::create_dir(&owned).unwrap();
     struct Rm(std::path::PathBuf);
     impl Drop for Rm {
@@ -557,4 +556,93 @@ fn rootless_cgroup_limits_without_a_cgroup_fail() {
     }
     assert!(!xdg.join("husk/lim").exists());
     assert!(cgroup_dirs_for("lim").is_empty());
+}
+
+/// The host's cgroup2 mount: /sys/fs/cgroup (pure v2) or its `unified` (hybrid).
+fn cgroup2_root() -> std::path::PathBuf {
+    if Path::new("/sys/fs/cgroup/cgroup.controllers").exists() {
+        "/sys/fs/cgroup".into()
+    } else {
+        "/sys/fs/cgroup/unified".into()
+    }
+}
+
+/// Issue 7, rootless on cgroup v2 with a delegated cgroup (as systemd
+/// delegates `user@UID.service`): the container gets its cgroup under it, and
+/// its limits are applied. Runs where the host is pure v2 (the cgroup v2 VM).
+#[test]
+fn rootless_delegated_cgroup_is_used() {
+    if skip_on_runc("needs a rootless run as a test user") {
+        return;
+    }
+    if !Path::new("/sys/fs/cgroup/cgroup.controllers").exists() {
+        eprintln!("SKIP: cgroup delegation needs a pure cgroup v2 host");
+        return;
+    }
+    let sb = Sandbox::new();
+    let u = TestUser::new("e");
+    let xdg = u.dir(&sb, "xdg");
+    // The delegated cgroup: owned by the user, the pids controller enabled for
+    // its children, husk itself in a leaf of it (moving a process needs write
+    // access to the common ancestor's cgroup.procs).
+    let deleg = Path::new("/sys/fs/cgroup").join(format!("husk-it-deleg-{}", std::process::id()));
+    struct Rm(std::path::PathBuf);
+    impl Drop for Rm {
+        fn drop(&mut self) {
+            for d in ["ctr", "runner", ""] {
+                let _ = std::fs::remove_dir(self.0.join(d));
+            }
+        }
+    }
+    std::fs::create_dir(&deleg).unwrap();
+    let _rm = Rm(deleg.clone());
+    std::fs::create_dir(deleg.join("runner")).unwrap();
+    std::fs::write(deleg.join("cgroup.subtree_control"), "+pids").unwrap();
+    for f in [
+        "",
+        "cgroup.procs",
+        "cgroup.subtree_control",
+        "runner",
+        "runner/cgroup.procs",
+    ] {
+        std::os::unix::fs::chown(deleg.join(f), Some(u.uid), Some(u.gid)).unwrap();
+    }
+    let name = deleg.file_name().unwrap().to_string_lossy().into_owned();
+    let bundle = rootless_bundle(&sb, &u, &xdg, |c| {
+        c["linux"]["cgroupsPath"] = json!(format!("/{name}/ctr"));
+        c["linux"]["resources"] = json!({ "pids": { "limit": 42 } });
+        // /sys is the host's (rbind): read the container's cgroup there.
+        c["process"]["args"] = json!([
+            "sh",
+            "-c",
+            format!(
+            "cat /sys/fs/cgroup/{name}/ctr/pids.max; wc -l < /sys/fs/cgroup/{name}/ctr/cgroup.procs"
+        )
+        ]);
+    });
+    let o = xdg.with_extension("deleg.out");
+    let e = xdg.with_extension("deleg.err");
+    let status = std::process::Command::new("/bin/sh")
+        .arg("-c")
+        .arg(format!(
+            "echo $$ > {runner}/cgroup.procs && exec setpriv --reuid {uid} --regid {gid} --clear-groups \
+             env -i PATH={USER_PATH} XDG_RUNTIME_DIR={xdg} {husk} run deleg",
+            runner = deleg.join("runner").display(),
+            uid = u.uid,
+            gid = u.gid,
+            xdg = xdg.display(),
+            husk = runtime_path().display()
+        ))
+        .current_dir(&bundle)
+        .stdout(std::fs::File::create(&o).unwrap())
+        .stderr(std::fs::File::create(&e).unwrap())
+        .status()
+        .unwrap();
+    let (out, err) = (read(&o), read(&e));
+    assert!(status.success(), "{out} {err}");
+    let lines: Vec<&str> = out.lines().map(str::trim).collect();
+    assert_eq!(lines, ["42", "1"], "{out} {err}");
+    assert!(!err.contains("no cgroup"), "{err}");
+    // Removed again by run's delete.
+    assert!(!deleg.join("ctr").exists());
 }
