@@ -428,6 +428,9 @@ fn rootless_lifecycle_without_newuidmap() {
         ],
     );
     assert_eq!((code, out.as_str()), (0, "0\n4\n"), "exec: {err}");
+    // Without a cgroup there is nothing to freeze: a clear error, not a crash.
+    let (code, _, err) = u.husk(&bundle, &xdg, path, &["pause", "rl"]);
+    assert!(code != 0 && err.contains("no cgroup"), "pause: {err}");
     let (code, _, err) = u.husk(&bundle, &xdg, path, &["kill", "rl", "KILL"]);
     assert_eq!(code, 0, "kill: {err}");
     assert!(

@@ -653,6 +653,12 @@ pub(crate) fn resource_fields_set(res: &LinuxResources) -> Vec<String> {
 
 /// The cgroup manager of an existing container.
 pub(crate) fn cgroup_of(state: &ContainerState) -> Result<Box<dyn cgroups::Manager>> {
+    if state.cgroup_skipped {
+        return Err(Error::Process(format!(
+            "container {} has no cgroup (rootless, and no cgroup it may write was delegated)",
+            state.id
+        )));
+    }
     match &state.cgroup {
         Some(cg) => Ok(cgroups::manager_from_state(cg)?),
         None => Err(Error::Process(format!(
@@ -1028,8 +1034,9 @@ fn kill_and_wait(state: &ContainerState) -> Result<()> {
 
 /// Remove everything the container had: cgroup, state; then poststop hooks.
 fn destroy(dir: ContainerDir, state: &ContainerState) -> Result<()> {
-    let cg = cgroup_of(state)?;
-    cg.destroy()?;
+    if !state.cgroup_skipped {
+        cgroup_of(state)?.destroy()?;
+    }
     crate::faults::stop_at("delete-before-remove");
     let own_mount_ns = state
         .config
