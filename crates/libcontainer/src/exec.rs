@@ -161,21 +161,25 @@ impl Runtime {
         // Rootless: joining the pid namespace needs privileges we only have
         // inside the container's user namespace, which is one-way: an
         // intermediate joins it, then the pid/time ones, and clones the process.
-        let through_userns = ns.user_ns && !crate::userns::privileged();
+        // Likewise when we run in a user namespace ourselves (rootless
+        // podman): we could join the pid namespace, but never return to ours.
+        let through_userns = (ns.user_ns && !crate::userns::privileged())
+            || (!ns.for_children.is_empty() && crate::userns::in_user_namespace());
         let (restore, forked) = if through_userns {
-            let i = ns
+            let userns = ns
                 .join
                 .iter()
                 .position(|(_, k)| *k == CloneFlags::CLONE_NEWUSER)
-                .unwrap_or(0);
-            let (userns, _) = ns.join.remove(i);
+                .map(|i| ns.join.remove(i).0);
             let for_children = std::mem::take(&mut ns.for_children);
             // SAFETY: as below.
             let forked = unsafe {
                 crate::process::clone::clone_through(
                     || {
-                        nix::sched::setns(&userns, CloneFlags::CLONE_NEWUSER)
-                            .ctx(|| "join the container's user namespace".into())?;
+                        if let Some(userns) = &userns {
+                            nix::sched::setns(userns, CloneFlags::CLONE_NEWUSER)
+                                .ctx(|| "join the container's user namespace".into())?;
+                        }
                         for (fd, kind) in &for_children {
                             nix::sched::setns(fd, *kind)
                                 .ctx(|| format!("join the container's {kind:?} namespace"))?;

@@ -62,7 +62,11 @@ pub fn setup(plan: &RootfsPlan) -> Result<()> {
             ))
         })?;
     }
-    if plan.user_ns && plan.mount_ns {
+    // In a user namespace of its own, or one the runtime itself runs in
+    // (rootless podman gives none in the config): no mknod, and no writable
+    // cgroup hierarchies that are not the container's.
+    let in_user_ns = plan.user_ns || crate::userns::in_user_namespace();
+    if in_user_ns && plan.mount_ns {
         readonly_foreign_cgroups(plan.rootfs)?;
     }
     // As runc: unless /dev is bound in from the host, the runtime fills it.
@@ -73,9 +77,9 @@ pub fn setup(plan: &RootfsPlan) -> Result<()> {
         .flatten()
         .any(|m| m.destination() == Path::new("/dev") && is_bind(m));
     if !dev_is_bound {
-        devices::create_default(&root, plan.spec, plan.user_ns)?;
+        devices::create_default(&root, plan.spec, in_user_ns)?;
     }
-    devices::create_configured(&root, plan.spec, plan.user_ns)?;
+    devices::create_configured(&root, plan.spec, in_user_ns)?;
     if !dev_is_bound {
         devices::create_links(&root)?;
     }
