@@ -310,7 +310,16 @@ impl TestUser {
     /// Run husk as this user in `cwd` with XDG_RUNTIME_DIR=`xdg` and PATH=`path`
     /// (no --root: the rootless default must be used). Exit code, stdout, stderr.
     fn husk(&self, cwd: &Path, xdg: &Path, path: &str, args: &[&str]) -> (i32, String, String) {
+        let mut full = vec![runtime_path().to_string_lossy().into_owned()];
+        full.extend(args.iter().map(|a| a.to_string()));
+        self.run(cwd, xdg, path, &full)
+    }
+
+    /// Run `argv` (under `timeout 30`) as this user, as [`TestUser::husk`] does;
+    /// `$HUSK` names the runtime.
+    fn run(&self, cwd: &Path, xdg: &Path, path: &str, argv: &[String]) -> (i32, String, String) {
         use std::os::unix::process::CommandExt;
+        let args = argv;
         // Files, not pipes: a created container keeps create's stdio open.
         let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let (o, e) = (
@@ -319,10 +328,10 @@ impl TestUser {
         );
         let status = std::process::Command::new("/usr/bin/timeout")
             .arg("30")
-            .arg(runtime_path())
             .args(args)
             .current_dir(cwd)
             .env_clear()
+            .env("HUSK", runtime_path())
             .env("PATH", path)
             .env("XDG_RUNTIME_DIR", xdg)
             .env("HOME", cwd)
@@ -335,7 +344,7 @@ impl TestUser {
             .unwrap();
         let r = (status.code().unwrap_or(-1), read(&o), read(&e));
         if std::env::var_os("HUSK_IT_VERBOSE").is_some() {
-            eprintln!("as {}: husk {args:?} -> {r:?}", self.name);
+            eprintln!("as {}: {args:?} -> {r:?}", self.name);
         }
         r
     }
@@ -648,4 +657,47 @@ fn rootless_delegated_cgroup_is_used() {
     assert!(!err.contains("no cgroup"), "{err}");
     // Removed again by run's delete.
     assert!(!deleg.join("ctr").exists());
+}
+
+/// Issue 7, rootless podman's model: husk itself runs as root of a user
+/// namespace (`unshare -r`: `--rootless auto` detects it) and the config has
+/// no user namespace of its own. Devices are bound from the host (mknod is
+/// not allowed there), exec joins the container's pid namespace without
+/// having to return to its own, and the state is in $XDG_RUNTIME_DIR/husk.
+#[test]
+fn runtime_inside_a_user_namespace() {
+    if skip_on_runc("needs a rootless run as a test user") {
+        return;
+    }
+    let sb = Sandbox::new();
+    let u = TestUser::new("f");
+    let xdg = u.dir(&sb, "xdg");
+    let bundle = rootless_bundle(&sb, &u, &xdg, |c| {
+        c["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|n| n["type"] != "user");
+        let l = c["linux"].as_object_mut().unwrap();
+        l.remove("uidMappings");
+        l.remove("gidMappings");
+        c["process"]["args"] = json!(["sleep", "1000"]);
+    });
+    let script = "$HUSK create c1 && $HUSK start c1 && ls $XDG_RUNTIME_DIR/husk && \
+        $HUSK exec c1 sh -c 'echo x > /dev/null && id -u && cat /proc/1/cmdline' && echo; \
+        $HUSK kill c1 KILL; $HUSK delete --force c1 && ls $XDG_RUNTIME_DIR/husk";
+    let argv: Vec<String> = [
+        "/usr/bin/unshare",
+        "--user",
+        "--map-root-user",
+        "/bin/sh",
+        "-c",
+        script,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let (code, out, err) = u.run(&bundle, &xdg, USER_PATH, &argv);
+    assert_eq!(code, 0, "{out} {err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines, ["c1", "0", "sleep\u{0}1000\u{0}"], "{out} {err}");
 }

@@ -570,7 +570,9 @@ impl Namespaces {
             join: Vec::new(),
             for_children: Vec::new(),
             user_ns: false,
-            setgroups_allowed: true,
+            // The init's user namespace, whichever it is (its own or ours).
+            setgroups_allowed: fs::read_to_string(format!("/proc/{}/setgroups", state.pid))
+                .map_or(true, |s| s.trim() != "deny"),
             mount_ns: false,
         };
         for typ in listed.iter().map(|n| n.typ()) {
@@ -587,9 +589,6 @@ impl Namespaces {
                 LinuxNamespaceType::User if same_file(&fd, "/proc/self/ns/user") => {}
                 LinuxNamespaceType::User => {
                     ns.user_ns = true;
-                    ns.setgroups_allowed =
-                        fs::read_to_string(format!("/proc/{}/setgroups", state.pid))
-                            .map_or(true, |s| s.trim() != "deny");
                     ns.join.push((fd, kind));
                 }
                 LinuxNamespaceType::Mount => {

@@ -173,11 +173,12 @@ fn setup_and_exec(ctx: &mut InitContext) -> Result<Never> {
     }
     if ctx.user_ns {
         check_joined_user_ns(ctx.spec)?;
-        // Denied when the maps were written without privilege (userns::write_maps).
-        ctx.setgroups_allowed = std::fs::read_to_string("/proc/self/setgroups")
-            .map(|s| s.trim() != "deny")
-            .unwrap_or(true);
     }
+    // Denied when the maps were written without privilege (userns::write_maps),
+    // or in the user namespace the runtime itself runs in (`unshare -r`).
+    ctx.setgroups_allowed = std::fs::read_to_string("/proc/self/setgroups")
+        .map(|s| s.trim() != "deny")
+        .unwrap_or(true);
     if ctx.new_cgroup_ns {
         nix::sched::unshare(CloneFlags::CLONE_NEWCGROUP)
             .ctx(|| "create the cgroup namespace".into())?;
