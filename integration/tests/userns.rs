@@ -352,6 +352,27 @@ impl TestUser {
 
 impl Drop for TestUser {
     fn drop(&mut self) {
+        // A failed test may leave the user's containers running: kill them
+        // (by pid: only processes of this throw-away user), then the user.
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|p| p.parse::<i32>().ok())
+            else {
+                continue;
+            };
+            let st = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+            let uid = status_field(&st, "Uid").and_then(|u| {
+                u.split_whitespace()
+                    .next()
+                    .and_then(|x| x.parse::<u32>().ok())
+            });
+            if uid == Some(self.uid) {
+                // SAFETY: kill(2) with a pid and a signal number.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+        }
         let _g = USERS.lock().unwrap_or_else(|e| e.into_inner());
         let _ = std::process::Command::new("userdel")
             .arg(&self.name)
