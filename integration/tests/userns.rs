@@ -722,3 +722,30 @@ fn runtime_inside_a_user_namespace() {
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines, ["c1", "0", "sleep\u{0}1000\u{0}"], "{out} {err}");
 }
+
+/// Issue 7, bad input: an id-mapped mount in a rootless container cannot be
+/// made (mount_setattr needs CAP_SYS_ADMIN in the host's user namespace): a
+/// clear error naming the mount, and nothing left.
+#[test]
+fn rootless_idmapped_mount_is_a_clear_error() {
+    if skip_on_runc("needs a rootless run as a test user") {
+        return;
+    }
+    let sb = Sandbox::new();
+    let u = TestUser::new("g");
+    let xdg = u.dir(&sb, "xdg");
+    let src = u.dir(&sb, "src");
+    let bundle = rootless_bundle(&sb, &u, &xdg, |c| {
+        c["mounts"].as_array_mut().unwrap().push(json!({
+            "destination": "/mnt", "type": "bind", "source": src, "options": ["rbind", "idmap"]
+        }));
+        c["process"]["args"] = json!(["true"]);
+    });
+    let (code, _, err) = u.husk(&bundle, &xdg, USER_PATH, &["run", "idm"]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("mounts[") && err.contains("id-mapped mounts need CAP_SYS_ADMIN"),
+        "{err}"
+    );
+    assert!(!xdg.join("husk/idm").exists());
+}

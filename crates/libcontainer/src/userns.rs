@@ -386,6 +386,15 @@ pub fn idmapped_trees(
         }
         let at =
             |e: Error| Error::Process(format!("mounts[{i}] ({}): {e}", m.destination().display()));
+        if !privileged() || in_user_namespace() {
+            // mount_setattr(MOUNT_ATTR_IDMAP) checks CAP_SYS_ADMIN in the
+            // user namespace of the source's filesystem: the host's.
+            return Err(at(Error::Process(
+                "id-mapped mounts need CAP_SYS_ADMIN in the host's user namespace, \
+                 which a rootless runtime does not have"
+                    .into(),
+            )));
+        }
         let userns = if uid.is_empty() {
             fs::File::open(format!("/proc/{init}/ns/user"))
                 .map(OwnedFd::from)
