@@ -14,7 +14,8 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::time::Duration;
 
-const T: Duration = Duration::from_secs(10);
+// Generous: the machine is shared and often loaded.
+const T: Duration = Duration::from_secs(30);
 
 /// A bundle with a new user namespace mapping 0 → 100000 (65536 ids), without
 /// the cgroup mount (mounting the host's v1 hierarchies needs privileges the
