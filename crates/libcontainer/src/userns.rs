@@ -9,7 +9,7 @@ use std::process::Command;
 
 use oci_spec::runtime::LinuxIdMapping;
 
-use crate::error::{Context, Error, Result};
+use crate::error::{Context, Error, ProcessError, Result};
 
 /// The kernel's limit on lines in one uid_map/gid_map (user_namespaces(7)).
 pub const MAX_MAP_LINES: usize = 340;
@@ -77,20 +77,6 @@ pub fn check_maps(maps: &[Map]) -> Vec<(Option<usize>, String)> {
     out
 }
 
-/// [`check_maps`] as one line per problem, for errors outside validation.
-pub fn describe_problems(field: &str, maps: &[Map]) -> Option<String> {
-    let p = check_maps(maps);
-    (!p.is_empty()).then(|| {
-        p.iter()
-            .map(|(i, m)| match i {
-                Some(i) => format!("{field}[{i}]: {m}"),
-                None => format!("{field}: {m}"),
-            })
-            .collect::<Vec<_>>()
-            .join("; ")
-    })
-}
-
 /// The text of a uid_map/gid_map file.
 pub fn map_text(maps: &[Map]) -> String {
     maps.iter()
@@ -153,13 +139,22 @@ pub fn map_writer(maps: &[Map], own: u32, helper: &str) -> Result<MapWriter> {
     }
     match find_helper(helper) {
         Some(_) => Ok(MapWriter::Helper),
-        None => Err(Error::Process(format!(
-            "mapping {} as an unprivileged user (id {own}) needs {helper} \
-             on PATH (Debian/Ubuntu package uidmap) and a range in /etc/sub{}id, \
-             or a single mapping of id {own}",
-            map_text(maps).trim_end().replace('\n', ", "),
-            if helper == "newuidmap" { "u" } else { "g" }
-        ))),
+        None => Err(ProcessError::IdMapping {
+            field: if helper == "newuidmap" {
+                "linux.uidMappings"
+            } else {
+                "linux.gidMappings"
+            }
+            .into(),
+            reason: format!(
+                "mapping {} as an unprivileged user (id {own}) needs {helper} \
+                 on PATH (Debian/Ubuntu package uidmap) and a range in /etc/sub{}id, \
+                 or a single mapping of id {own}",
+                map_text(maps).trim_end().replace('\n', ", "),
+                if helper == "newuidmap" { "u" } else { "g" }
+            ),
+        }
+        .into()),
     }
 }
 
@@ -219,12 +214,16 @@ fn write_one(
             if out.status.success() {
                 Ok(())
             } else {
-                Err(Error::Process(format!(
-                    "{field}: {} {pid} {}: {}",
-                    prog.display(),
-                    text.trim_end().replace('\n', " "),
-                    String::from_utf8_lossy(&out.stderr).trim()
-                )))
+                Err(ProcessError::IdMapping {
+                    field: field.into(),
+                    reason: format!(
+                        "{} {pid} {}: {}",
+                        prog.display(),
+                        text.trim_end().replace('\n', " "),
+                        String::from_utf8_lossy(&out.stderr).trim()
+                    ),
+                }
+                .into())
             }
         }
     }
@@ -377,23 +376,29 @@ pub fn idmapped_trees(
 ) -> Result<Vec<(usize, OwnedFd)>> {
     let mut out = Vec::new();
     for (i, m) in spec.mounts().iter().flatten().enumerate() {
+        let at = |reason: String| -> Error {
+            ProcessError::IdMappedMount {
+                index: i,
+                destination: m.destination().clone(),
+                reason,
+            }
+            .into()
+        };
         let opts = crate::rootfs::options::parse(m.options().as_deref().unwrap_or_default())
-            .map_err(|e| Error::Process(e.to_string()))?;
+            .map_err(|e| at(e.to_string()))?;
         let uid = maps_of(m.uid_mappings().as_ref());
         let gid = maps_of(m.gid_mappings().as_ref());
         if opts.idmap.is_none() && uid.is_empty() && gid.is_empty() {
             continue;
         }
-        let at =
-            |e: Error| Error::Process(format!("mounts[{i}] ({}): {e}", m.destination().display()));
         if !privileged() || in_user_namespace() {
             // mount_setattr(MOUNT_ATTR_IDMAP) checks CAP_SYS_ADMIN in the
             // user namespace of the source's filesystem: the host's.
-            return Err(at(Error::Process(
+            return Err(at(
                 "id-mapped mounts need CAP_SYS_ADMIN in the host's user namespace, \
                  which a rootless runtime does not have"
                     .into(),
-            )));
+            ));
         }
         let userns = if uid.is_empty() {
             fs::File::open(format!("/proc/{init}/ns/user"))
@@ -402,7 +407,7 @@ pub fn idmapped_trees(
         } else {
             namespace_with_maps(&uid, &gid)
         }
-        .map_err(at)?;
+        .map_err(|e| at(e.to_string()))?;
         let source = m.source().as_deref().unwrap_or(Path::new(""));
         let source = if source.is_absolute() {
             source.to_path_buf()
@@ -410,7 +415,8 @@ pub fn idmapped_trees(
             bundle.join(source)
         };
         let rbind = opts.flags.contains(nix::mount::MsFlags::MS_REC);
-        let tree = idmapped_tree(&source, rbind, opts.idmap == Some(true), &userns).map_err(at)?;
+        let tree = idmapped_tree(&source, rbind, opts.idmap == Some(true), &userns)
+            .map_err(|e| at(e.to_string()))?;
         out.push((i, tree));
     }
     Ok(out)
@@ -460,10 +466,6 @@ mod tests {
         assert!(check_maps(&[(0, 0, u32::MAX)]).is_empty());
         let many: Vec<Map> = (0..341).map(|i| (i, 100000 + i, 1)).collect();
         assert_eq!(check_maps(&many)[0].0, None);
-        assert_eq!(
-            describe_problems("uidMappings", &[(0, 1, 0)]).unwrap(),
-            "uidMappings[0]: size is 0: the mapping maps nothing"
-        );
     }
 
     #[test]

@@ -30,8 +30,8 @@ pub fn version_text() -> String {
         "husk version {}\ncommit: {}\nspec: {}\nlibseccomp: {}",
         env!("CARGO_PKG_VERSION"),
         env!("HUSK_COMMIT"),
-        libcontainer::spec::OCI_VERSION,
-        libcontainer::security::seccomp::library_version()
+        libcontainer::OCI_VERSION,
+        libcontainer::libseccomp_version()
     )
 }
 
@@ -86,7 +86,7 @@ fn rootless_mode(flag: Option<&str>) -> Result<bool, String> {
         None | Some("auto") => {
             let euid = nix::unistd::geteuid();
             Ok(!euid.is_root()
-                || libcontainer::userns::in_user_namespace()
+                || libcontainer::in_user_namespace()
                 || (std::env::var_os("XDG_RUNTIME_DIR").is_some() && !euid.is_root()))
         }
         Some(v) => Err(format!("--rootless {v}: expected true, false or auto")),

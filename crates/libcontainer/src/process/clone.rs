@@ -85,7 +85,7 @@ pub unsafe fn clone_through(
     prepare: impl FnOnce() -> crate::error::Result<()>,
     flags: libc::c_int,
 ) -> crate::error::Result<Forked> {
-    use crate::error::{Context, Error};
+    use crate::error::Context;
     let (rd, wr) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).ctx(|| "pipe".into())?;
     match clone_process(0).ctx(|| "clone the namespace joiner".into())? {
         Forked::Child => {
@@ -111,7 +111,7 @@ pub unsafe fn clone_through(
             let _ = std::io::Read::read_to_string(&mut std::fs::File::from(rd), &mut why);
             let _ = nix::sys::wait::waitpid(mid, None);
             if !why.is_empty() {
-                return Err(Error::Process(why));
+                return Err(crate::error::ProcessError::Joiner { message: why }.into());
             }
             // Its pid as we see it (the joiner may sit in another pid
             // namespace): our only child now that the joiner is reaped.
@@ -124,9 +124,10 @@ pub unsafe fn clone_through(
                 .collect();
             match kids[..] {
                 [pid] => Ok(Forked::Parent(Pid::from_raw(pid))),
-                _ => Err(Error::Process(format!(
-                    "cannot tell the new process among our children {kids:?}"
-                ))),
+                _ => Err(crate::error::ProcessError::Joiner {
+                    message: format!("cannot tell the new process among our children {kids:?}"),
+                }
+                .into()),
             }
         }
     }
