@@ -10,6 +10,7 @@ use std::path::Path;
 use criterion::{criterion_group, criterion_main, Criterion};
 use libcontainer::internals::{
     compile_seccomp, load_checked, parse_collect, parse_mount_options, relative, validate,
+    FilterCache,
 };
 use libcontainer::oci_spec::runtime::{LinuxSeccomp, Spec};
 use libseccomp::ScmpSyscall;
@@ -78,6 +79,15 @@ fn seccomp_compile(c: &mut Criterion) {
     c.bench_function("seccomp: compile engine-like profile", |b| {
         b.iter(|| black_box(compile_seccomp(black_box(&profile)).expect("compiles")))
     });
+    // What create and exec do: the state root's cache of compiled programs
+    // (every call after the first is a hit).
+    let root = std::env::temp_dir().join(format!("husk-bench-root-{}", std::process::id()));
+    fs::create_dir_all(&root).expect("state root");
+    let cache = FilterCache::in_root(&root);
+    c.bench_function("seccomp: engine-like profile from the cache", |b| {
+        b.iter(|| black_box(cache.compile(black_box(&profile)).expect("compiles")))
+    });
+    let _ = fs::remove_dir_all(&root);
 }
 
 /// The pure half of the mount plan: each mount's options to flags and data,
@@ -85,15 +95,18 @@ fn seccomp_compile(c: &mut Criterion) {
 fn mount_plan(c: &mut Criterion) {
     let spec = Spec::default();
     let mounts = spec.mounts().clone().unwrap_or_default();
-    c.bench_function("mounts: options and destinations of the default mounts", |b| {
-        b.iter(|| {
-            for m in &mounts {
-                let options = m.options().clone().unwrap_or_default();
-                black_box(parse_mount_options(&options).ok());
-                black_box(relative(m.destination()));
-            }
-        })
-    });
+    c.bench_function(
+        "mounts: options and destinations of the default mounts",
+        |b| {
+            b.iter(|| {
+                for m in &mounts {
+                    let options = m.options().clone().unwrap_or_default();
+                    black_box(parse_mount_options(&options).ok());
+                    black_box(relative(m.destination()));
+                }
+            })
+        },
+    );
 }
 
 criterion_group!(

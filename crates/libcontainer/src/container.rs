@@ -33,6 +33,7 @@ use crate::process::channel::{self, FromInit, ToInit};
 use crate::process::clone::{clone_process, Forked};
 use crate::process::init::{self, clone_flag, InitContext};
 use crate::security::seccomp;
+use crate::security::seccomp_cache::FilterCache;
 use crate::spec::{Bundle, OCI_VERSION};
 use crate::state::{rfc3339_nano, ContainerDir, ContainerState, Operation, StateError, StateRoot};
 use crate::syscall::{Host, Syscall};
@@ -269,9 +270,14 @@ impl Runtime {
         let crate::spec::Checked {
             bundle,
             seccomp: filter,
-        } = tracing::debug_span!("check").in_scope(|| match &opts.spec {
-            Some(spec) => crate::spec::check_spec(&opts.bundle, spec, Some(&opts.id)),
-            None => crate::spec::load_checked(&opts.bundle, Some(&opts.id)),
+        } = tracing::debug_span!("check").in_scope(|| {
+            let cache = FilterCache::in_root(self.root.path());
+            match &opts.spec {
+                Some(spec) => {
+                    crate::spec::check_spec(&opts.bundle, spec, Some(&opts.id), Some(&cache))
+                }
+                None => crate::spec::load_checked_with(&opts.bundle, Some(&opts.id), Some(&cache)),
+            }
         })?;
         let dir = self.root.create(&opts.id)?;
         crate::faults::stop_at("after-state-dir");

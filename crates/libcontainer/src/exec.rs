@@ -34,7 +34,7 @@ use crate::process::channel::{self, ChannelError, FromInit};
 use crate::process::clone::{clone_process, Forked};
 use crate::process::exec::{self as child, ExecContext};
 use crate::process::init::clone_flag;
-use crate::security::seccomp;
+use crate::security::seccomp_cache::FilterCache;
 use crate::spec::Problem;
 use crate::state::{ContainerState, Operation};
 
@@ -192,7 +192,7 @@ impl Runtime {
             .linux()
             .as_ref()
             .and_then(|l| l.seccomp().as_ref())
-            .map(seccomp::compile)
+            .map(|profile| FilterCache::in_root(self.root.path()).compile(profile))
             .transpose()?;
         let console_socket = opts
             .console_socket

@@ -161,5 +161,6 @@ pub mod internals {
     pub use crate::rootfs::options::parse as parse_mount_options;
     pub use crate::rootfs::resolve::relative;
     pub use crate::security::seccomp::compile as compile_seccomp;
+    pub use crate::security::seccomp_cache::FilterCache;
     pub use crate::spec::{load_checked, parse_collect, validate};
 }

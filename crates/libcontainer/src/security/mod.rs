@@ -7,6 +7,7 @@ pub mod lsm;
 pub mod rlimits;
 pub mod sched;
 pub mod seccomp;
+pub mod seccomp_cache;
 pub mod user;
 
 /// Errors applying process restrictions. Each names the config field.

@@ -385,6 +385,53 @@ impl Filter {
     }
 }
 
+impl Filter {
+    /// The program as `struct sock_filter` bytes (for the cache).
+    pub(crate) fn program_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.program.len() * size_of::<BpfInstruction>());
+        for insn in &self.program {
+            out.extend_from_slice(&insn.code.to_ne_bytes());
+            out.push(insn.jt);
+            out.push(insn.jf);
+            out.extend_from_slice(&insn.k.to_ne_bytes());
+        }
+        out
+    }
+}
+
+/// A filter for `profile` around a program that [`compile`] made for the
+/// very same profile earlier (the cache checked that). The flags and the
+/// listener are worked out anew, as `compile` does. `None` if the bytes are
+/// not a plausible program.
+pub(crate) fn filter_from_cached(
+    profile: &LinuxSeccomp,
+    bytes: &[u8],
+) -> Result<Option<Filter>, SeccompError> {
+    const INSN: usize = size_of::<BpfInstruction>();
+    if bytes.is_empty() || bytes.len() % INSN != 0 || bytes.len() / INSN > BPF_MAXINSNS {
+        return Ok(None);
+    }
+    let program = bytes
+        .chunks_exact(INSN)
+        .map(|insn| BpfInstruction {
+            code: u16::from_ne_bytes([insn[0], insn[1]]),
+            jt: insn[2],
+            jf: insn[3],
+            k: u32::from_ne_bytes([insn[4], insn[5], insn[6], insn[7]]),
+        })
+        .collect();
+    let listener = notify_listener_needed(profile);
+    if listener {
+        check_notify_supported(syscall_entries(profile))?;
+    }
+    let flags = filter_flags(profile.flags().as_deref(), listener, kernel_accepts_flags)?;
+    Ok(Some(Filter {
+        program,
+        flags,
+        listener,
+    }))
+}
+
 /// Whether `linux.seccomp` asks for `SCMP_ACT_NOTIFY` anywhere, i.e. whether
 /// loading it yields a listener fd to hand to the agent at `listenerPath`.
 pub fn notify_listener_needed(seccomp: &LinuxSeccomp) -> bool {

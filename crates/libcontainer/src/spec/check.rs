@@ -16,6 +16,7 @@ use super::parse::{parse_collect, Parsed};
 use super::validate::{validate_with, Problem};
 use super::{Bundle, ConfigError};
 use crate::security::seccomp;
+use crate::security::seccomp_cache::FilterCache;
 
 /// The largest config.json husk reads. Real configs are a few KiB; a huge
 /// one is a mistake or an attack on the runtime's memory.
@@ -46,19 +47,34 @@ pub fn check_bundle(dir: &Path) -> Vec<Problem> {
 /// container yet, as for `validate`). Any problem is an error; with several,
 /// [`ConfigError::Invalid`] lists them all.
 pub fn load_checked(dir: &Path, id: Option<&str>) -> Result<Checked, ConfigError> {
+    load_checked_with(dir, id, None)
+}
+
+/// [`load_checked`], compiling the seccomp profile through `cache` (the
+/// state root's compiled programs) when given.
+pub fn load_checked_with(
+    dir: &Path,
+    id: Option<&str>,
+    cache: Option<&FilterCache>,
+) -> Result<Checked, ConfigError> {
     let path = dir.canonicalize().map_err(|source| ConfigError::Bundle {
         path: dir.to_path_buf(),
         source,
     })?;
     let config = path.join("config.json");
     let data = read_config(&config)?;
-    check_data(path, config, &data, id)
+    check_data(path, config, &data, id, cache)
 }
 
 /// [`load_checked`] for a spec built in code: the same checks on the same
 /// JSON a config.json holding it would have (`dir` is the bundle its
 /// relative root path is resolved against).
-pub fn check_spec(dir: &Path, spec: &Spec, id: Option<&str>) -> Result<Checked, ConfigError> {
+pub fn check_spec(
+    dir: &Path,
+    spec: &Spec,
+    id: Option<&str>,
+    cache: Option<&FilterCache>,
+) -> Result<Checked, ConfigError> {
     let path = dir.canonicalize().map_err(|source| ConfigError::Bundle {
         path: dir.to_path_buf(),
         source,
@@ -68,7 +84,7 @@ pub fn check_spec(dir: &Path, spec: &Spec, id: Option<&str>) -> Result<Checked, 
         path: config.clone(),
         reason: e.to_string(),
     })?;
-    check_data(path, config, &data, id)
+    check_data(path, config, &data, id, cache)
 }
 
 fn check_data(
@@ -76,6 +92,7 @@ fn check_data(
     config: PathBuf,
     data: &[u8],
     id: Option<&str>,
+    cache: Option<&FilterCache>,
 ) -> Result<Checked, ConfigError> {
     let parsed = parse_collect(data);
     if parsed.spec.is_none()
@@ -110,17 +127,19 @@ fn check_data(
     let seccomp_parsed = !parsed.touches_dropped("linux.seccomp")
         && !problems.iter().any(|p| p.path.starts_with("linux.seccomp"));
     let filter = match spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
-        Some(s) if seccomp_parsed => match seccomp::compile(s) {
-            Ok(f) => Some(f),
-            Err(e) => {
-                add_mapped(
-                    &parsed,
-                    &mut problems,
-                    Problem::from_text("linux.seccomp", &e.to_string()),
-                );
-                None
+        Some(s) if seccomp_parsed => {
+            match cache.map_or_else(|| seccomp::compile(s), |c| c.compile(s)) {
+                Ok(f) => Some(f),
+                Err(e) => {
+                    add_mapped(
+                        &parsed,
+                        &mut problems,
+                        Problem::from_text("linux.seccomp", &e.to_string()),
+                    );
+                    None
+                }
             }
-        },
+        }
         _ => None,
     };
     if !problems.is_empty() {

@@ -17,7 +17,9 @@ use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::Spec;
 
-pub use check::{check_bundle, check_spec, load_checked, Checked, MAX_CONFIG_SIZE};
+#[cfg(feature = "internals")]
+pub use check::load_checked;
+pub use check::{check_bundle, check_spec, load_checked_with, Checked, MAX_CONFIG_SIZE};
 #[cfg(feature = "internals")]
 pub use parse::parse_collect;
 pub use validate::{open_namespace, validate, Problem};
