@@ -11,7 +11,8 @@
 //! - `paths`: reading mountinfo and /proc/self/cgroup, and turning
 //!   `linux.cgroupsPath` into one directory per hierarchy (runc's cgroupfs rules).
 //! - `fs`: the few file operations every driver needs, with errors naming the file.
-//! - `devices`: device rules in the kernel's v1 text form.
+//! - `devices`: device rules in the kernel's v1 text form, and replayed as v1 would.
+//! - `bpf`: the v2 device filter, an eBPF program assembled from those rules.
 //! - `v1`: cgroup v1 and hybrid hosts (v1 controllers plus a cgroup2 mount).
 //! - `v2`: pure cgroup v2 hosts.
 //! - `stats`: reading usage for `events` (runc's JSON shape) and OOM notification.
@@ -23,6 +24,7 @@
 //! and no re-resolution of a relative path happens then, so a `delete` run from
 //! another cgroup still finds the container's directories.
 
+mod bpf;
 mod devices;
 mod fs;
 mod paths;
@@ -128,6 +130,17 @@ pub enum CgroupError {
         path: PathBuf,
         /// The state that was awaited.
         what: String,
+    },
+    /// A bpf(2) call for the cgroup v2 device filter failed.
+    #[error("cgroup {path}: {op}: {source}")]
+    Bpf {
+        /// What was being done (loading, attaching, ...).
+        op: String,
+        /// The cgroup directory.
+        path: PathBuf,
+        /// The underlying error (for a rejected program, with the verifier's log).
+        #[source]
+        source: std::io::Error,
     },
     /// The configuration asks for something this driver cannot do.
     #[error("cgroup: {0}")]

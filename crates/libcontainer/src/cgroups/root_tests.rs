@@ -630,6 +630,109 @@ mod v2 {
         assert_eq!(fs::read(root, "cgroup.subtree_control").unwrap(), before);
     }
 
+    /// The cgroup2 mount: the whole hierarchy on a pure v2 host, the hybrid
+    /// host's `unified` mount otherwise.
+    fn cgroup2_root() -> Option<&'static Path> {
+        ["/sys/fs/cgroup", UNIFIED]
+            .into_iter()
+            .map(Path::new)
+            .find(|p| p.join("cgroup.controllers").exists())
+    }
+
+    /// Issue 4, v2 device control: the eBPF program really allows and denies
+    /// opening /dev/null for a process in the cgroup, a new rule set replaces
+    /// the old program (one stays attached), and v1 semantics hold (a later
+    /// deny strips access, a final `allow a` opens everything).
+    #[test]
+    fn v2_device_rules_are_enforced_by_ebpf() {
+        use std::io::{BufRead, BufReader, Write};
+        use std::process::Stdio;
+
+        use super::super::bpf::attached_device_programs;
+        use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceCgroupBuilder, LinuxDeviceType};
+        if !is_root() {
+            return;
+        }
+        let Some(root) = cgroup2_root() else {
+            eprintln!("skipping: no cgroup2 mount");
+            return;
+        };
+        let dir = root.join(unique_name());
+        std::fs::create_dir(&dir).unwrap();
+        let _cleanup = RemoveOnDrop(dir.clone());
+        let manager = Box::new(V2Manager::new(dir.clone()).unwrap());
+        // One line in, one verdict out: can a fresh process open /dev/null for writing?
+        let child = Command::new("sh")
+            .arg("-c")
+            .arg("while read x; do if echo >/dev/null; then echo yes; else echo no; fi; done")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut g = Guard { manager, child };
+        fs::write_pid(&dir, g.pid()).unwrap();
+        let mut stdin = g.child.stdin.take().unwrap();
+        let mut stdout = BufReader::new(g.child.stdout.take().unwrap());
+        let mut can_open = || {
+            stdin.write_all(b"\n").unwrap();
+            let mut line = String::new();
+            stdout.read_line(&mut line).unwrap();
+            match line.trim() {
+                "yes" => true,
+                "no" => false,
+                other => panic!("child said {other:?}"),
+            }
+        };
+        let rule = |allow: bool, typ, major: Option<i64>, minor: Option<i64>, access: &str| {
+            let mut b = LinuxDeviceCgroupBuilder::default()
+                .allow(allow)
+                .typ(typ)
+                .access(access);
+            if let Some(m) = major {
+                b = b.major(m);
+            }
+            if let Some(m) = minor {
+                b = b.minor(m);
+            }
+            b.build().unwrap()
+        };
+        let set = |rules: Vec<LinuxDeviceCgroup>| {
+            let r = LinuxResourcesBuilder::default()
+                .devices(rules)
+                .build()
+                .unwrap();
+            g.manager.set(&r).unwrap();
+            let attached = attached_device_programs(&dir).unwrap();
+            assert_eq!(attached.len(), 1, "old programs detached: {attached:?}");
+        };
+        use LinuxDeviceType::{A, C};
+        assert!(can_open(), "no program yet");
+        set(vec![
+            rule(false, A, None, None, "rwm"),
+            rule(true, C, Some(1), Some(3), "rwm"),
+        ]);
+        assert!(can_open(), "c 1:3 allowed");
+        set(vec![rule(false, A, None, None, "rwm")]);
+        assert!(!can_open(), "deny-all");
+        set(vec![
+            rule(false, A, None, None, "rwm"),
+            rule(true, C, Some(1), None, "r"),
+        ]);
+        assert!(!can_open(), "only read allowed, write denied");
+        set(vec![
+            rule(true, A, None, None, "rwm"),
+            rule(false, C, Some(1), Some(3), "w"),
+        ]);
+        assert!(!can_open(), "allow-all with c 1:3 w denied");
+        set(vec![
+            rule(false, C, Some(1), Some(3), "rwm"),
+            rule(true, A, None, None, "rwm"),
+        ]);
+        assert!(can_open(), "ends in allow-all");
+        drop(g);
+    }
+
     /// Removes a cgroup on drop (the parent `apply` created above the container's).
     struct RemoveOnDrop(PathBuf);
 

@@ -5,9 +5,8 @@
 //! parent offers (as runc does: which ones `set` will need is not known yet,
 //! and once the container's cgroup holds processes its parent's
 //! subtree_control is the only place left to do it). The OCI resources are
-//! v1-shaped; this module converts them as runc does. Device rules need an
-//! eBPF program, which is issue 4: until then they are validated and a
-//! warning says they are not enforced.
+//! v1-shaped; this module converts them as runc does. Device rules become an
+//! eBPF program attached to the container's cgroup (`bpf.rs`).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -20,7 +19,7 @@ use oci_spec::runtime::{
 };
 
 use super::paths::is_clean_absolute;
-use super::{devices, fs, v1, CgroupError, CgroupState, Manager};
+use super::{bpf, devices, fs, v1, CgroupError, CgroupState, Manager};
 
 /// The v2 driver: the container's one directory.
 #[derive(Debug, Clone)]
@@ -56,17 +55,12 @@ impl V2Manager {
         Ok(())
     }
 
+    /// Device rules become an eBPF program attached to the cgroup, replacing
+    /// the one a previous `set` attached (see `bpf.rs`). Always enforced:
+    /// a kernel that refuses the program fails `set`.
     fn set_devices(&self, rules: &[LinuxDeviceCgroup]) -> Result<(), CgroupError> {
-        // Validate anyway, so a bad rule fails here as it will once enforced.
         let rules = devices::rules_from_spec(rules)?;
-        if !rules.is_empty() {
-            tracing::warn!(
-                cgroup = %self.path.display(),
-                "linux.resources.devices: cgroup v2 device rules need an eBPF program, which husk does not \
-                 load yet (issue 4); the container's device access is NOT restricted by its cgroup"
-            );
-        }
-        Ok(())
+        bpf::apply_device_rules(&self.path, &rules)
     }
 
     fn set_memory(&self, m: &LinuxMemory) -> Result<(), CgroupError> {
@@ -617,9 +611,8 @@ fn check_unified_key(key: &str) -> Result<(), String> {
 mod tests {
     use super::*;
     use oci_spec::runtime::{
-        LinuxBlockIoBuilder, LinuxCpuBuilder, LinuxDeviceCgroupBuilder, LinuxMemoryBuilder,
-        LinuxPidsBuilder, LinuxResourcesBuilder, LinuxThrottleDeviceBuilder,
-        LinuxWeightDeviceBuilder,
+        LinuxBlockIoBuilder, LinuxCpuBuilder, LinuxMemoryBuilder, LinuxPidsBuilder,
+        LinuxResourcesBuilder, LinuxThrottleDeviceBuilder, LinuxWeightDeviceBuilder,
     };
 
     #[test]
@@ -845,11 +838,6 @@ mod tests {
                     .build()
                     .unwrap(),
             )
-            .devices(vec![LinuxDeviceCgroupBuilder::default()
-                .allow(false)
-                .access("rwm")
-                .build()
-                .unwrap()])
             .unified(HashMap::from([(
                 "memory.high".to_string(),
                 "50M".to_string(),
