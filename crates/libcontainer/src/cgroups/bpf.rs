@@ -380,6 +380,7 @@ fn attach_cmd(
 }
 
 /// The ids of the device programs attached directly to the cgroup directory `cgroup`.
+#[cfg(test)]
 pub(crate) fn attached_device_programs(cgroup: &Path) -> Result<Vec<u32>, CgroupError> {
     query(&open_cgroup(cgroup)?, cgroup)
 }
