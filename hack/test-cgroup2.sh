@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# make test-cgroup2: the cgroup part of the test suite in a throw-away pure
+# cgroup v2 VM (../shared/vm/cgroup2-vm.sh; this checkout is shared at the
+# same path, host binaries run as they are):
+#   - libcontainer's cgroup unit and root tests (cgroups::),
+#   - integration/tests/linux_cgroups.rs (cgroupsPath, limits, device rules),
+#   - integration/tests/ops.rs (pause/resume, ps, update, events, oom),
+#   - the --cgroup tests of integration/tests/exec.rs.
+# The test binaries are built here first, so nothing is compiled in the
+# (software-emulated) guest.
+# Usage: hack/test-cgroup2.sh [RUNTIME]   (default: target/debug/husk)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+CARGO=${CARGO:-cargo}
+VM=${CGROUP2_VM:-../shared/vm/cgroup2-vm.sh}
+RUNTIME=$(realpath "${1:-target/debug/husk}")
+
+executables() {
+    "$CARGO" test --no-run --message-format=json "$@" 2>/dev/null |
+        grep -o '"executable":"[^"]*"' | cut -d'"' -f4
+}
+unit=$(executables -p libcontainer --lib)
+cgroups=$(executables -p integration --test linux_cgroups)
+ops=$(executables -p integration --test ops)
+exec=$(executables -p integration --test exec)
+for b in "$unit" "$cgroups" "$ops" "$exec"; do
+    [ -x "$b" ] || { echo "test-cgroup2: no test binary ($b)" >&2; exit 1; }
+done
+
+start=$(date +%s)
+rc=0
+"$VM" --timeout 1800 -e RUNTIME="$RUNTIME" "
+set -u
+fail=0
+grep -qw cgroup2 /proc/mounts && [ -e /sys/fs/cgroup/cgroup.controllers ] || { echo 'not pure cgroup v2' >&2; exit 1; }
+$unit cgroups:: --test-threads=2 || fail=1
+$cgroups --test-threads=2 || fail=1
+$ops --test-threads=2 || fail=1
+$exec cgroup --test-threads=2 || fail=1
+exit \$fail" || rc=$?
+echo "test-cgroup2: exit $rc after $(($(date +%s) - start)) s in the VM"
+exit $rc
