@@ -165,3 +165,39 @@ fn device_deny_rule_after_allow_all() {
     ]));
     assert!(out.contains("open-ok"), "{out}");
 }
+
+/// config-linux.md "Cgroup Ownership" (issue 4; runc 1.2 does the same): on
+/// cgroup v2, with a new user and cgroup namespace and a read-write cgroup
+/// mount, the container's root owns its cgroup and can make sub-cgroups;
+/// with a read-only mount the cgroup stays the host's (unmapped: nobody).
+#[test]
+fn cgroup_v2_is_delegated_to_the_container_root() {
+    if !cgroup_v2() {
+        eprintln!("skipping: cgroup ownership is a cgroup v2 feature (make test-cgroup2 runs it)");
+        return;
+    }
+    if skip_on_runc("runc 1.1.5 predates cgroup ownership (runc 1.2)") {
+        return;
+    }
+    let sb = Sandbox::new();
+    let owner_inside = |options: serde_json::Value| {
+        let mut b = sb.bundle(&[]);
+        b.set_namespace("user", None);
+        b.linux()["uidMappings"] = json!([{ "containerID": 0, "hostID": 100000, "size": 65536 }]);
+        b.linux()["gidMappings"] = json!([{ "containerID": 0, "hostID": 100000, "size": 65536 }]);
+        for m in b.config["mounts"].as_array_mut().unwrap() {
+            if m["destination"] == "/sys/fs/cgroup" {
+                m["options"] = options.clone();
+            }
+        }
+        sb.sh(
+            &mut b,
+            "stat -c %u /sys/fs/cgroup; mkdir /sys/fs/cgroup/sub 2>/dev/null && echo made; rmdir /sys/fs/cgroup/sub 2>/dev/null; true",
+        )
+    };
+    let out = owner_inside(json!(["nosuid", "noexec", "nodev"]));
+    assert_eq!(out.lines().collect::<Vec<_>>(), ["0", "made"], "{out}");
+    let out = owner_inside(json!(["nosuid", "noexec", "nodev", "ro"]));
+    assert_eq!(out.lines().next(), Some("65534"), "{out}");
+    assert!(!out.contains("made"), "{out}");
+}

@@ -463,6 +463,9 @@ fn create_in(
         }
         cgroup.apply(pid.as_raw())?;
         cgroup.set(&resources_with_default_devices(spec))?;
+        if let Some(uid) = crate::cgroups::delegation_owner(spec) {
+            cgroup.delegate_to(uid)?;
+        }
         crate::faults::stop_at("after-cgroup");
         parent_end
             .send_to_init(ToInit::Proceed)

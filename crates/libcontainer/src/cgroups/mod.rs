@@ -179,6 +179,45 @@ pub trait Manager: std::fmt::Debug + Send + Sync {
     /// What a later process needs to find this cgroup again: store it in the
     /// state file and pass it to [`manager_from_state`].
     fn state(&self) -> CgroupState;
+    /// Hand the cgroup to host user `uid` (see [`delegation_owner`]): on
+    /// cgroup v2 the directory and the files the kernel lists as delegatable;
+    /// nothing on v1, where the spec asks for no change.
+    fn delegate_to(&self, _uid: u32) -> Result<(), CgroupError> {
+        Ok(())
+    }
+}
+
+/// config-linux.md "Cgroup Ownership" (as runc 1.2): the host uid the
+/// container's cgroup is handed to, if any. Only for a container with a new
+/// user namespace (mapped by the config) and a new cgroup namespace that
+/// mounts cgroupfs read-write at /sys/fs/cgroup; the owner is the host uid
+/// `process.user.uid` maps to. Whether the host is v2 is the driver's concern
+/// ([`Manager::delegate_to`]).
+pub fn delegation_owner(spec: &oci_spec::runtime::Spec) -> Option<u32> {
+    use oci_spec::runtime::LinuxNamespaceType;
+    let linux = spec.linux().as_ref()?;
+    let namespaces = linux.namespaces().as_deref().unwrap_or_default();
+    let new_ns = |t: LinuxNamespaceType| {
+        namespaces
+            .iter()
+            .any(|n| n.typ() == t && n.path().is_none())
+    };
+    if !new_ns(LinuxNamespaceType::User) || !new_ns(LinuxNamespaceType::Cgroup) {
+        return None;
+    }
+    let rw_cgroup_mount = spec.mounts().iter().flatten().any(|m| {
+        m.destination() == std::path::Path::new("/sys/fs/cgroup")
+            && m.typ().as_deref() == Some("cgroup")
+            && !m.options().iter().flatten().any(|o| o == "ro")
+    });
+    if !rw_cgroup_mount {
+        return None;
+    }
+    let uid = spec.process().as_ref().map_or(0, |p| p.user().uid());
+    linux.uid_mappings().iter().flatten().find_map(|m| {
+        let offset = uid.checked_sub(m.container_id())?;
+        (offset < m.size()).then(|| m.host_id() + offset)
+    })
 }
 
 /// Where a container's cgroup lives, in a form the state file can store.
@@ -234,4 +273,43 @@ pub fn manager(cgroups_path: Option<&str>, id: &str) -> Result<Box<dyn Manager>,
     let state = paths::plan(&layout, &inner, &own)?;
     tracing::debug!(?state, "cgroup paths for container {id}");
     manager_from_state(&state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::delegation_owner;
+    use oci_spec::runtime::Spec;
+
+    fn spec(namespaces: &str, mount_options: &str, uid: u32) -> Spec {
+        serde_json::from_str(&format!(
+            r#"{{"ociVersion":"1.0.2","root":{{"path":"rootfs"}},
+                "process":{{"cwd":"/","args":["sh"],"user":{{"uid":{uid},"gid":0}}}},
+                "mounts":[{{"destination":"/sys/fs/cgroup","type":"cgroup","source":"cgroup",
+                            "options":[{mount_options}]}}],
+                "linux":{{"namespaces":[{namespaces}],
+                          "uidMappings":[{{"containerID":0,"hostID":100000,"size":65536}}],
+                          "gidMappings":[{{"containerID":0,"hostID":100000,"size":65536}}]}}}}"#
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn delegation_needs_userns_cgroupns_and_a_writable_cgroup_mount() {
+        let both = r#"{"type":"user"},{"type":"cgroup"},{"type":"mount"}"#;
+        assert_eq!(
+            delegation_owner(&spec(both, r#""nosuid""#, 0)),
+            Some(100000)
+        );
+        // The owner is the host uid of process.user.uid.
+        assert_eq!(delegation_owner(&spec(both, "", 1000)), Some(101000));
+        // Unmapped user: nobody to hand it to.
+        assert_eq!(delegation_owner(&spec(both, "", 70000)), None);
+        assert_eq!(delegation_owner(&spec(both, r#""nosuid","ro""#, 0)), None);
+        let no_cgroupns = r#"{"type":"user"},{"type":"mount"}"#;
+        assert_eq!(delegation_owner(&spec(no_cgroupns, "", 0)), None);
+        let joined = r#"{"type":"user"},{"type":"cgroup","path":"/proc/1/ns/cgroup"}"#;
+        assert_eq!(delegation_owner(&spec(joined, "", 0)), None);
+        let no_userns = r#"{"type":"cgroup"},{"type":"mount"}"#;
+        assert_eq!(delegation_owner(&spec(no_userns, "", 0)), None);
+    }
 }

@@ -441,6 +441,30 @@ impl Manager for V2Manager {
             path: self.path.clone(),
         }
     }
+
+    fn delegate_to(&self, uid: u32) -> Result<(), CgroupError> {
+        // The kernel's list of files a delegatee may write; the documented
+        // three where the kernel is too old to have it.
+        let listed = std::fs::read_to_string("/sys/kernel/cgroup/delegate")
+            .unwrap_or_else(|_| "cgroup.procs\ncgroup.subtree_control\ncgroup.threads\n".into());
+        let chown = |path: &Path| {
+            nix::unistd::chown(path, Some(nix::unistd::Uid::from_raw(uid)), None).map_err(|e| {
+                CgroupError::Io {
+                    path: path.to_path_buf(),
+                    source: e.into(),
+                }
+            })
+        };
+        chown(&self.path)?;
+        for name in listed.split_whitespace().filter(|n| !n.contains('/')) {
+            let file = self.path.join(name);
+            // A listed file this cgroup lacks (its controller is off) is fine.
+            if file.exists() {
+                chown(&file)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Whether `apply` may enable controllers for `level`'s children. Not when
