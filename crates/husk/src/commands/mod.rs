@@ -70,9 +70,8 @@ pub fn dispatch(cli: &Cli) -> CmdResult {
 
 /// Flags runc has that husk does not implement yet fail loudly instead of being ignored.
 fn check_unsupported_globals(g: &GlobalOpts) -> Result<(), String> {
-    if g.systemd_cgroup {
-        return Err("--systemd-cgroup: the systemd cgroup driver is not supported yet".into());
-    }
+    // runc's --systemd-cgroup: new containers get a systemd scope unit.
+    libcontainer::cgroups::use_systemd_driver(g.systemd_cgroup);
     match g.rootless.as_deref() {
         None | Some("false") => {}
         Some("auto") if nix::unistd::geteuid().is_root() => {}

@@ -15,6 +15,8 @@
 //! - `bpf`: the v2 device filter, an eBPF program assembled from those rules.
 //! - `v1`: cgroup v1 and hybrid hosts (v1 controllers plus a cgroup2 mount).
 //! - `v2`: pure cgroup v2 hosts.
+//! - `systemd`: the systemd driver (`--systemd-cgroup`): a transient scope
+//!   unit per container, over D-Bus (`dbus`: a small synchronous client).
 //! - `stats`: reading usage for `events` (runc's JSON shape) and OOM notification.
 //! - `root_tests` (tests only): both drivers against this host's real cgroups.
 //!
@@ -25,12 +27,14 @@
 //! another cgroup still finds the container's directories.
 
 mod bpf;
+mod dbus;
 mod devices;
 mod fs;
 mod paths;
 #[cfg(test)]
 mod root_tests;
 pub mod stats;
+pub mod systemd;
 pub mod v1;
 pub mod v2;
 
@@ -142,6 +146,9 @@ pub enum CgroupError {
         #[source]
         source: std::io::Error,
     },
+    /// systemd (over D-Bus) refused or failed a request of the systemd driver.
+    #[error("systemd cgroup driver: {0}")]
+    Systemd(String),
     /// The configuration asks for something this driver cannot do.
     #[error("cgroup: {0}")]
     Unsupported(String),
@@ -240,6 +247,25 @@ pub enum CgroupState {
         /// The container directory.
         path: PathBuf,
     },
+    /// The systemd driver on pure cgroup v2: a transient scope unit.
+    Systemd {
+        /// The scope unit (`husk-<id>.scope`).
+        unit: String,
+        /// The slice it was started in.
+        slice: String,
+        /// Its cgroup directory.
+        path: PathBuf,
+    },
+}
+
+impl CgroupState {
+    /// The container's one cgroup v2 directory (v2 and systemd drivers).
+    pub fn v2_path(&self) -> Option<&std::path::Path> {
+        match self {
+            CgroupState::V1 { .. } => None,
+            CgroupState::V2 { path } | CgroupState::Systemd { path, .. } => Some(path),
+        }
+    }
 }
 
 /// Rebuild the manager of an existing container from its stored [`CgroupState`].
@@ -247,7 +273,19 @@ pub fn manager_from_state(state: &CgroupState) -> Result<Box<dyn Manager>, Cgrou
     match state {
         CgroupState::V1 { paths } => Ok(Box::new(v1::V1Manager::new(paths.clone())?)),
         CgroupState::V2 { path } => Ok(Box::new(v2::V2Manager::new(path.clone())?)),
+        CgroupState::Systemd { unit, slice, path } => Ok(Box::new(
+            systemd::SystemdManager::new(unit.clone(), slice.clone(), path.clone())?,
+        )),
     }
+}
+
+static SYSTEMD_DRIVER: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Make [`manager`] use the systemd driver for new containers in this
+/// process (runc's global `--systemd-cgroup`). Existing containers keep the
+/// driver recorded in their state.
+pub fn use_systemd_driver(on: bool) {
+    SYSTEMD_DRIVER.store(on, std::sync::atomic::Ordering::Relaxed);
 }
 
 /// The manager for a new container, with the driver this host needs.
@@ -258,12 +296,17 @@ pub fn manager_from_state(state: &CgroupState) -> Result<Box<dyn Manager>, Cgrou
 /// parent of it, as runc does, since the runtime's own cgroup usually holds
 /// processes and could not have controllers enabled for children); none or an
 /// empty one means the relative path `<id>`, which is runc 1.1's default. `..`
-/// components that would climb above that base are rejected. The systemd form
-/// `slice:prefix:name` is not supported yet.
+/// components that would climb above that base are rejected. With
+/// [`use_systemd_driver`], the path is systemd's `slice:prefix:name` instead.
 pub fn manager(cgroups_path: Option<&str>, id: &str) -> Result<Box<dyn Manager>, CgroupError> {
-    let inner = paths::parse_cgroups_path(cgroups_path, id)?;
     let mountinfo = fs::read_host_file("/proc/self/mountinfo")?;
     let layout = paths::detect_layout(&paths::parse_mountinfo(&mountinfo))?;
+    if SYSTEMD_DRIVER.load(std::sync::atomic::Ordering::Relaxed) {
+        let state = systemd::plan(&layout, cgroups_path, id)?;
+        tracing::debug!(?state, "systemd scope for container {id}");
+        return manager_from_state(&state);
+    }
+    let inner = paths::parse_cgroups_path(cgroups_path, id)?;
     // /proc/self/cgroup matters only for relative paths; read it only then.
     let own = if inner.is_relative() {
         paths::parse_proc_cgroup(&fs::read_host_file("/proc/self/cgroup")?)
