@@ -5,7 +5,9 @@
 #   - libcontainer's cgroup unit and root tests (cgroups::),
 #   - integration/tests/linux_cgroups.rs (cgroupsPath, limits, device rules),
 #   - integration/tests/ops.rs (pause/resume, ps, update, events, oom),
-#   - the --cgroup tests of integration/tests/exec.rs.
+#   - the --cgroup tests of integration/tests/exec.rs,
+#   - then, in a second VM booted with systemd as PID 1 (--systemd),
+#     integration/tests/systemd.rs (the --systemd-cgroup driver).
 # The test binaries are built here first, so nothing is compiled in the
 # (software-emulated) guest.
 # Usage: hack/test-cgroup2.sh [RUNTIME]   (default: target/debug/husk)
@@ -23,7 +25,8 @@ unit=$(executables -p libcontainer --lib)
 cgroups=$(executables -p integration --test linux_cgroups)
 ops=$(executables -p integration --test ops)
 exec=$(executables -p integration --test exec)
-for b in "$unit" "$cgroups" "$ops" "$exec"; do
+systemd=$(executables -p integration --test systemd)
+for b in "$unit" "$cgroups" "$ops" "$exec" "$systemd"; do
     [ -x "$b" ] || { echo "test-cgroup2: no test binary ($b)" >&2; exit 1; }
 done
 
@@ -39,4 +42,10 @@ $ops --test-threads=2 || fail=1
 $exec cgroup --test-threads=2 || fail=1
 exit \$fail" || rc=$?
 echo "test-cgroup2: exit $rc after $(($(date +%s) - start)) s in the VM"
-exit $rc
+start=$(date +%s)
+src=0
+"$VM" --systemd --timeout 1800 -e RUNTIME="$RUNTIME" "
+[ -d /run/systemd/system ] && [ -e /sys/fs/cgroup/cgroup.controllers ] || { echo 'no systemd on cgroup v2' >&2; exit 1; }
+$systemd --test-threads=2" || src=$?
+echo "test-cgroup2: systemd VM: exit $src after $(($(date +%s) - start)) s"
+[ "$rc" -eq 0 ] && [ "$src" -eq 0 ]

@@ -49,7 +49,7 @@ struct Writer {
 
 impl Writer {
     fn align(&mut self, n: usize) {
-        while self.buf.len() % n != 0 {
+        while !self.buf.len().is_multiple_of(n) {
             self.buf.push(0);
         }
     }
@@ -289,10 +289,17 @@ impl Bus {
     pub(crate) fn system() -> io::Result<Bus> {
         let path = std::env::var("DBUS_SYSTEM_BUS_ADDRESS")
             .ok()
-            .and_then(|a| a.strip_prefix("unix:path=").map(|p| p.split(',').next().unwrap_or(p).to_string()))
+            .and_then(|a| {
+                a.strip_prefix("unix:path=")
+                    .map(|p| p.split(',').next().unwrap_or(p).to_string())
+            })
             .unwrap_or_else(|| SYSTEM_BUS.to_string());
-        let stream = UnixStream::connect(&path)
-            .map_err(|e| io::Error::new(e.kind(), format!("connecting to the system bus {path}: {e}")))?;
+        let stream = UnixStream::connect(&path).map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("connecting to the system bus {path}: {e}"),
+            )
+        })?;
         stream.set_read_timeout(Some(Duration::from_secs(60)))?;
         let mut bus = Bus {
             stream: BufReader::new(stream),
@@ -309,7 +316,10 @@ impl Bus {
         if !line.starts_with("OK ") {
             return Err(io::Error::new(
                 io::ErrorKind::PermissionDenied,
-                format!("system bus refused EXTERNAL authentication: {}", line.trim()),
+                format!(
+                    "system bus refused EXTERNAL authentication: {}",
+                    line.trim()
+                ),
             ));
         }
         bus.stream.get_mut().write_all(b"BEGIN\r\n")?;
@@ -371,7 +381,8 @@ impl Bus {
         timeout: Duration,
         matches: impl Fn(&Message) -> bool,
     ) -> io::Result<Message> {
-        let is_it = |m: &Message| m.kind == SIGNAL && m.member.as_deref() == Some(member) && matches(m);
+        let is_it =
+            |m: &Message| m.kind == SIGNAL && m.member.as_deref() == Some(member) && matches(m);
         if let Some(i) = self.pending.iter().position(is_it) {
             return Ok(self.pending.remove(i));
         }
@@ -409,8 +420,16 @@ mod tests {
             &[],
         );
         assert_eq!(&m[..4], b"l\x01\x00\x01");
-        assert_eq!(u32::from_le_bytes(m[4..8].try_into().unwrap()), 0, "no body");
-        assert_eq!(u32::from_le_bytes(m[8..12].try_into().unwrap()), 1, "serial");
+        assert_eq!(
+            u32::from_le_bytes(m[4..8].try_into().unwrap()),
+            0,
+            "no body"
+        );
+        assert_eq!(
+            u32::from_le_bytes(m[8..12].try_into().unwrap()),
+            1,
+            "serial"
+        );
         assert_eq!(m.len() % 8, 0);
         assert_eq!(message_len(&m[..16].try_into().unwrap()).unwrap(), m.len());
         // Field 1 (path): code, signature "o", length-prefixed string.

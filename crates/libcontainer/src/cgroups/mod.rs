@@ -273,9 +273,11 @@ pub fn manager_from_state(state: &CgroupState) -> Result<Box<dyn Manager>, Cgrou
     match state {
         CgroupState::V1 { paths } => Ok(Box::new(v1::V1Manager::new(paths.clone())?)),
         CgroupState::V2 { path } => Ok(Box::new(v2::V2Manager::new(path.clone())?)),
-        CgroupState::Systemd { unit, slice, path } => Ok(Box::new(
-            systemd::SystemdManager::new(unit.clone(), slice.clone(), path.clone())?,
-        )),
+        CgroupState::Systemd { unit, slice, path } => Ok(Box::new(systemd::SystemdManager::new(
+            unit.clone(),
+            slice.clone(),
+            path.clone(),
+        )?)),
     }
 }
 

@@ -509,11 +509,7 @@ mod tests {
     fn systemd_form_is_unsupported() {
         let err = parse_cgroups_path(Some("system.slice:docker:abc"), "abc").unwrap_err();
         assert!(matches!(err, CgroupError::Unsupported(_)));
-        assert!(
-            err.to_string()
-                .contains("--systemd-cgroup"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("--systemd-cgroup"), "{err}");
         // A colon in a cgroupfs path is fine.
         assert!(parse_cgroups_path(Some("/a:b:c/d"), "x").is_ok());
     }

@@ -284,7 +284,12 @@ pub(crate) fn unit_properties(r: &LinuxResources) -> Vec<(String, Value)> {
             Value::U64(if limit <= 0 { u64::MAX } else { limit as u64 }),
         );
     }
-    if let Some(w) = r.block_io().as_ref().and_then(|b| b.weight()).filter(|&w| w != 0) {
+    if let Some(w) = r
+        .block_io()
+        .as_ref()
+        .and_then(|b| b.weight())
+        .filter(|&w| w != 0)
+    {
         put("IOWeight", Value::U64(v2::blkio_weight_to_io_weight(w)));
     }
     props
@@ -312,7 +317,10 @@ pub(crate) fn list_to_mask(list: &str) -> Option<Vec<u8>> {
     let mut mask: Vec<u8> = Vec::new();
     for part in list.split(',') {
         let (a, b) = match part.split_once('-') {
-            Some((a, b)) => (a.trim().parse::<usize>().ok()?, b.trim().parse::<usize>().ok()?),
+            Some((a, b)) => (
+                a.trim().parse::<usize>().ok()?,
+                b.trim().parse::<usize>().ok()?,
+            ),
             None => {
                 let n = part.trim().parse::<usize>().ok()?;
                 (n, n)
@@ -364,8 +372,7 @@ pub(crate) fn expand_slice(slice: &str) -> Result<String, String> {
 
 fn valid_unit_chars(s: &str) -> bool {
     !s.is_empty()
-        && s
-            .chars()
+        && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, ':' | '_' | '.' | '-' | '\\' | '@'))
 }
 
@@ -378,19 +385,18 @@ pub(crate) fn plan(
 ) -> Result<CgroupState, CgroupError> {
     let raw = cgroups_path.unwrap_or("");
     let invalid = |why: String| CgroupError::InvalidPath(raw.to_string(), why);
-    let (slice, prefix, name) = if raw.is_empty() {
-        ("", "husk", id)
-    } else {
-        match raw.split(':').collect::<Vec<_>>()[..] {
-            [s, p, n] => (s, p, n),
-            _ => {
-                return Err(invalid(
+    let (slice, prefix, name) =
+        if raw.is_empty() {
+            ("", "husk", id)
+        } else {
+            match raw.split(':').collect::<Vec<_>>()[..] {
+                [s, p, n] => (s, p, n),
+                _ => return Err(invalid(
                     "the systemd cgroup driver (--systemd-cgroup) expects \"slice:prefix:name\""
                         .into(),
-                ))
+                )),
             }
-        }
-    };
+        };
     if name.ends_with(".slice") {
         return Err(CgroupError::Unsupported(format!(
             "linux.cgroupsPath {raw:?}: a slice as the container's unit is not supported; \
@@ -403,7 +409,9 @@ pub(crate) fn plan(
         format!("{prefix}-{name}.scope")
     };
     if !valid_unit_chars(name) || (!prefix.is_empty() && !valid_unit_chars(prefix)) {
-        return Err(invalid(format!("{unit:?} is not a valid systemd unit name")));
+        return Err(invalid(format!(
+            "{unit:?} is not a valid systemd unit name"
+        )));
     }
     let slice = if slice.is_empty() {
         "system.slice"
@@ -423,12 +431,15 @@ pub(crate) fn plan(
     };
     let full = format!("{slice_path}/{unit}");
     let root = h.root.trim_end_matches('/');
-    let inside = full.strip_prefix(root).filter(|r| r.starts_with('/')).ok_or_else(|| {
-        invalid(format!(
-            "{full} is outside the cgroup2 mount's root {}",
-            h.root
-        ))
-    })?;
+    let inside = full
+        .strip_prefix(root)
+        .filter(|r| r.starts_with('/'))
+        .ok_or_else(|| {
+            invalid(format!(
+                "{full} is outside the cgroup2 mount's root {}",
+                h.root
+            ))
+        })?;
     Ok(CgroupState::Systemd {
         unit,
         slice: slice.to_string(),
@@ -439,7 +450,9 @@ pub(crate) fn plan(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use oci_spec::runtime::{LinuxCpuBuilder, LinuxMemoryBuilder, LinuxPidsBuilder, LinuxResourcesBuilder};
+    use oci_spec::runtime::{
+        LinuxCpuBuilder, LinuxMemoryBuilder, LinuxPidsBuilder, LinuxResourcesBuilder,
+    };
 
     #[test]
     fn slices_expand_by_dashes() {
@@ -491,7 +504,13 @@ mod tests {
         assert!(
             matches!(s, CgroupState::Systemd { ref path, .. } if path == Path::new("/sys/fs/cgroup/p-n.scope"))
         );
-        for bad in ["/abs/path", "a:b", "system.slice:p:n/x", "notaslice:p:n", "a:b:c:d"] {
+        for bad in [
+            "/abs/path",
+            "a:b",
+            "system.slice:p:n/x",
+            "notaslice:p:n",
+            "a:b:c:d",
+        ] {
             assert!(plan(&v2_layout("/"), Some(bad), "id").is_err(), "{bad}");
         }
         assert!(plan(&v2_layout("/"), Some("system.slice:p:sub.slice"), "id").is_err());
@@ -507,7 +526,7 @@ mod tests {
     fn cpu_masks_and_quota() {
         assert_eq!(list_to_mask("0-3,6").unwrap(), vec![0b0100_1111]);
         assert_eq!(list_to_mask("9").unwrap(), vec![0, 0b10]);
-        assert_eq!(list_to_mask("").is_none(), true);
+        assert!(list_to_mask("").is_none());
         assert!(list_to_mask("3-1").is_none());
         assert!(list_to_mask("x").is_none());
         assert_eq!(quota_per_sec(50_000, 100_000), 500_000);
