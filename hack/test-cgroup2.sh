@@ -5,7 +5,8 @@
 #   - libcontainer's cgroup unit and root tests (cgroups::),
 #   - integration/tests/linux_cgroups.rs (cgroupsPath, limits, device rules),
 #   - integration/tests/ops.rs (pause/resume, ps, update, events, oom),
-#   - the --cgroup tests of integration/tests/exec.rs,
+#   - the --cgroup tests of integration/tests/exec.rs and the cgroup tests of
+#     integration/tests/spec_linux.rs (cgroupsPath rules, cgroup ownership),
 #   - then, in a second VM booted with systemd as PID 1 (--systemd),
 #     integration/tests/systemd.rs (the --systemd-cgroup driver).
 # The test binaries are built here first, so nothing is compiled in the
@@ -25,8 +26,9 @@ unit=$(executables -p libcontainer --lib)
 cgroups=$(executables -p integration --test linux_cgroups)
 ops=$(executables -p integration --test ops)
 exec=$(executables -p integration --test exec)
+spec_linux=$(executables -p integration --test spec_linux)
 systemd=$(executables -p integration --test systemd)
-for b in "$unit" "$cgroups" "$ops" "$exec" "$systemd"; do
+for b in "$unit" "$cgroups" "$ops" "$exec" "$spec_linux" "$systemd"; do
     [ -x "$b" ] || { echo "test-cgroup2: no test binary ($b)" >&2; exit 1; }
 done
 
@@ -40,6 +42,7 @@ $unit cgroups:: --test-threads=2 || fail=1
 $cgroups --test-threads=2 || fail=1
 $ops --test-threads=2 || fail=1
 $exec cgroup --test-threads=2 || fail=1
+$spec_linux cgroup --test-threads=2 || fail=1
 exit \$fail" || rc=$?
 echo "test-cgroup2: exit $rc after $(($(date +%s) - start)) s in the VM"
 start=$(date +%s)

@@ -463,8 +463,8 @@ fn create_in(
         }
         cgroup.apply(pid.as_raw())?;
         cgroup.set(&resources_with_default_devices(spec))?;
-        if let Some(uid) = crate::cgroups::delegation_owner(spec) {
-            cgroup.delegate_to(uid)?;
+        if let Some((uid, gid)) = crate::cgroups::delegation_owner(spec) {
+            cgroup.delegate_to(uid, gid)?;
         }
         crate::faults::stop_at("after-cgroup");
         parent_end

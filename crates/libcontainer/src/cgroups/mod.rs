@@ -186,51 +186,65 @@ pub trait Manager: std::fmt::Debug + Send + Sync {
     /// What a later process needs to find this cgroup again: store it in the
     /// state file and pass it to [`manager_from_state`].
     fn state(&self) -> CgroupState;
-    /// Hand the cgroup to host user `uid` (see [`delegation_owner`]): on
-    /// cgroup v2 the directory and the files the kernel lists as delegatable;
-    /// nothing on v1, where the spec asks for no change.
-    fn delegate_to(&self, _uid: u32) -> Result<(), CgroupError> {
+    /// Hand the cgroup to host user `uid` and group `gid` (see
+    /// [`delegation_owner`]): on cgroup v2 the directory and the files the
+    /// kernel lists as delegatable; nothing on v1, where the spec asks for no change.
+    fn delegate_to(&self, _uid: u32, _gid: u32) -> Result<(), CgroupError> {
         Ok(())
     }
 }
 
-/// config-linux.md "Cgroup Ownership" (as runc 1.2): the host uid the
-/// container's cgroup is handed to, if any. Only for a container with a new
-/// user namespace (mapped by the config) and a new cgroup namespace that
-/// mounts cgroupfs read-write at /sys/fs/cgroup; the owner is the host uid
-/// `process.user.uid` maps to. Whether the host is v2 is the driver's concern
-/// ([`Manager::delegate_to`]).
-pub fn delegation_owner(spec: &oci_spec::runtime::Spec) -> Option<u32> {
-    use oci_spec::runtime::LinuxNamespaceType;
+/// config-linux.md "Cgroup ownership": who the container's cgroup is handed
+/// to, if anyone: the host uid and gid that `process.user.uid`/`gid` map to
+/// (through `linux.uidMappings`/`gidMappings` with a new user namespace,
+/// unchanged without one), but only for a container with a new cgroup
+/// namespace whose `mounts` mount `cgroup` at /sys/fs/cgroup without `ro`.
+/// A user namespace joined by path (no mappings in the config) is not
+/// handed anything. Whether the host is v2 is the driver's concern
+/// ([`Manager::delegate_to`]: v1 never changes owners).
+pub fn delegation_owner(spec: &oci_spec::runtime::Spec) -> Option<(u32, u32)> {
+    use oci_spec::runtime::{LinuxIdMapping, LinuxNamespaceType};
     let linux = spec.linux().as_ref()?;
     let namespaces = linux.namespaces().as_deref().unwrap_or_default();
-    let new_ns = |t: LinuxNamespaceType| {
-        namespaces
-            .iter()
-            .any(|n| n.typ() == t && n.path().is_none())
-    };
-    if !new_ns(LinuxNamespaceType::User) || !new_ns(LinuxNamespaceType::Cgroup) {
+    let new_cgroupns = namespaces
+        .iter()
+        .any(|n| n.typ() == LinuxNamespaceType::Cgroup && n.path().is_none());
+    if !new_cgroupns {
         return None;
     }
     let rw_cgroup_mount = spec.mounts().iter().flatten().any(|m| {
         m.destination() == std::path::Path::new("/sys/fs/cgroup")
-            && m.typ().as_deref() == Some("cgroup")
+            && m.source().as_deref() == Some(std::path::Path::new("cgroup"))
             && !m.options().iter().flatten().any(|o| o == "ro")
     });
     if !rw_cgroup_mount {
         return None;
     }
-    let uid = spec.process().as_ref().map_or(0, |p| p.user().uid());
-    linux.uid_mappings().iter().flatten().find_map(|m| {
-        let offset = uid.checked_sub(m.container_id())?;
-        (offset < m.size()).then(|| m.host_id() + offset)
-    })
+    let user = spec.process().as_ref().map(|p| p.user());
+    let (uid, gid) = user.map_or((0, 0), |u| (u.uid(), u.gid()));
+    if !namespaces
+        .iter()
+        .any(|n| n.typ() == LinuxNamespaceType::User)
+    {
+        return Some((uid, gid));
+    }
+    let map = |maps: &Option<Vec<LinuxIdMapping>>, id: u32| {
+        maps.iter().flatten().find_map(|m| {
+            let offset = id.checked_sub(m.container_id())?;
+            (offset < m.size()).then(|| m.host_id() + offset)
+        })
+    };
+    Some((
+        map(linux.uid_mappings(), uid)?,
+        map(linux.gid_mappings(), gid)?,
+    ))
 }
 
 /// Where a container's cgroup lives, in a form the state file can store.
 ///
-/// Serialized as `{"driver":"v1","paths":{"memory":"/sys/fs/cgroup/memory/x",..}}`
-/// or `{"driver":"v2","path":"/sys/fs/cgroup/x"}`.
+/// Serialized as `{"driver":"v1","paths":{"memory":"/sys/fs/cgroup/memory/x",..}}`,
+/// `{"driver":"v2","path":"/sys/fs/cgroup/x"}` or
+/// `{"driver":"systemd","unit":"husk-x.scope","slice":"system.slice","path":...}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "driver", rename_all = "lowercase")]
 pub enum CgroupState {
@@ -339,14 +353,17 @@ mod tests {
     }
 
     #[test]
-    fn delegation_needs_userns_cgroupns_and_a_writable_cgroup_mount() {
+    fn delegation_needs_a_new_cgroupns_and_a_writable_cgroup_mount() {
         let both = r#"{"type":"user"},{"type":"cgroup"},{"type":"mount"}"#;
         assert_eq!(
             delegation_owner(&spec(both, r#""nosuid""#, 0)),
-            Some(100000)
+            Some((100000, 100000))
         );
         // The owner is the host uid of process.user.uid.
-        assert_eq!(delegation_owner(&spec(both, "", 1000)), Some(101000));
+        assert_eq!(
+            delegation_owner(&spec(both, "", 1000)),
+            Some((101000, 100000))
+        );
         // Unmapped user: nobody to hand it to.
         assert_eq!(delegation_owner(&spec(both, "", 70000)), None);
         assert_eq!(delegation_owner(&spec(both, r#""nosuid","ro""#, 0)), None);
@@ -354,7 +371,11 @@ mod tests {
         assert_eq!(delegation_owner(&spec(no_cgroupns, "", 0)), None);
         let joined = r#"{"type":"user"},{"type":"cgroup","path":"/proc/1/ns/cgroup"}"#;
         assert_eq!(delegation_owner(&spec(joined, "", 0)), None);
+        // Without a user namespace the ids are the host's.
         let no_userns = r#"{"type":"cgroup"},{"type":"mount"}"#;
-        assert_eq!(delegation_owner(&spec(no_userns, "", 0)), None);
+        assert_eq!(
+            delegation_owner(&spec(no_userns, "", 1000)),
+            Some((1000, 0))
+        );
     }
 }

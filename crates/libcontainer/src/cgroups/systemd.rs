@@ -224,8 +224,8 @@ impl Manager for SystemdManager {
         }
     }
 
-    fn delegate_to(&self, uid: u32) -> Result<(), CgroupError> {
-        self.v2.delegate_to(uid)
+    fn delegate_to(&self, uid: u32, gid: u32) -> Result<(), CgroupError> {
+        self.v2.delegate_to(uid, gid)
     }
 }
 

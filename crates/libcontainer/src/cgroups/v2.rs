@@ -442,17 +442,20 @@ impl Manager for V2Manager {
         }
     }
 
-    fn delegate_to(&self, uid: u32) -> Result<(), CgroupError> {
+    fn delegate_to(&self, uid: u32, gid: u32) -> Result<(), CgroupError> {
         // The kernel's list of files a delegatee may write; the documented
         // three where the kernel is too old to have it.
         let listed = std::fs::read_to_string("/sys/kernel/cgroup/delegate")
             .unwrap_or_else(|_| "cgroup.procs\ncgroup.subtree_control\ncgroup.threads\n".into());
         let chown = |path: &Path| {
-            nix::unistd::chown(path, Some(nix::unistd::Uid::from_raw(uid)), None).map_err(|e| {
-                CgroupError::Io {
-                    path: path.to_path_buf(),
-                    source: e.into(),
-                }
+            nix::unistd::chown(
+                path,
+                Some(nix::unistd::Uid::from_raw(uid)),
+                Some(nix::unistd::Gid::from_raw(gid)),
+            )
+            .map_err(|e| CgroupError::Io {
+                path: path.to_path_buf(),
+                source: e.into(),
             })
         };
         chown(&self.path)?;
