@@ -467,7 +467,9 @@ fn events_stream_until_the_container_is_gone() {
                 .timeout(Duration::from_secs(30))
                 .run()
         });
-        thread::sleep(Duration::from_secs(3));
+        // Enough for three 200 ms samples even where starting husk takes
+        // about 2 s (debug build in the emulated VM, tests in parallel).
+        thread::sleep(Duration::from_secs(5));
         sb.kill(&id, "KILL").ok();
         sb.wait_status(&id, "stopped", T);
         // runc's stream ends once the cgroup is removed.
