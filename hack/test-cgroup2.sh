@@ -6,7 +6,8 @@
 #   - integration/tests/linux_cgroups.rs (cgroupsPath, limits, device rules),
 #   - integration/tests/ops.rs (pause/resume, ps, update, events, oom),
 #   - the --cgroup tests of integration/tests/exec.rs and the cgroup tests of
-#     integration/tests/spec_linux.rs (cgroupsPath rules, cgroup ownership),
+#     integration/tests/spec_linux.rs (cgroupsPath rules, cgroup ownership,
+#     device rule order),
 #   - then, in a second VM booted with systemd as PID 1 (--systemd),
 #     integration/tests/systemd.rs (the --systemd-cgroup driver).
 # The test binaries are built here first, so nothing is compiled in the
@@ -42,7 +43,7 @@ $unit cgroups:: --test-threads=2 || fail=1
 $cgroups --test-threads=2 || fail=1
 $ops --test-threads=2 || fail=1
 $exec cgroup --test-threads=2 || fail=1
-$spec_linux cgroup --test-threads=2 || fail=1
+$spec_linux cgroup device_rules --test-threads=2 || fail=1
 exit \$fail" || rc=$?
 echo "test-cgroup2: exit $rc after $(($(date +%s) - start)) s in the VM"
 start=$(date +%s)
