@@ -30,8 +30,8 @@ pub fn version_text() -> String {
         "husk version {}\ncommit: {}\nspec: {}\nlibseccomp: {}",
         env!("CARGO_PKG_VERSION"),
         env!("HUSK_COMMIT"),
-        libcontainer::spec::OCI_VERSION,
-        libcontainer::security::seccomp::library_version()
+        libcontainer::OCI_VERSION,
+        libcontainer::libseccomp_version()
     )
 }
 
@@ -71,7 +71,7 @@ pub fn dispatch(cli: &Cli) -> CmdResult {
 /// Flags runc has that husk does not implement yet fail loudly instead of being ignored.
 fn check_unsupported_globals(g: &GlobalOpts) -> Result<(), String> {
     // runc's --systemd-cgroup: new containers get a systemd scope unit.
-    libcontainer::cgroups::use_systemd_driver(g.systemd_cgroup);
+    libcontainer::use_systemd_cgroup_driver(g.systemd_cgroup);
     match g.rootless.as_deref() {
         None | Some("false") => {}
         Some("auto") if nix::unistd::geteuid().is_root() => {}

@@ -272,16 +272,6 @@ pub enum CgroupState {
     },
 }
 
-impl CgroupState {
-    /// The container's one cgroup v2 directory (v2 and systemd drivers).
-    pub fn v2_path(&self) -> Option<&std::path::Path> {
-        match self {
-            CgroupState::V1 { .. } => None,
-            CgroupState::V2 { path } | CgroupState::Systemd { path, .. } => Some(path),
-        }
-    }
-}
-
 /// Rebuild the manager of an existing container from its stored [`CgroupState`].
 pub fn manager_from_state(state: &CgroupState) -> Result<Box<dyn Manager>, CgroupError> {
     match state {
@@ -297,9 +287,12 @@ pub fn manager_from_state(state: &CgroupState) -> Result<Box<dyn Manager>, Cgrou
 
 static SYSTEMD_DRIVER: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
-/// Make [`manager`] use the systemd driver for new containers in this
-/// process (runc's global `--systemd-cgroup`). Existing containers keep the
-/// driver recorded in their state.
+/// Use the systemd cgroup driver for containers created (and bundles
+/// checked) from now on in this process: runc's global `--systemd-cgroup`.
+/// `linux.cgroupsPath` is then `slice:prefix:name` (empty: a scope
+/// `husk-<id>.scope` in system.slice), on pure cgroup v2 hosts with systemd;
+/// elsewhere create fails saying so. Existing containers keep the driver
+/// recorded in their state, whatever this says.
 pub fn use_systemd_driver(on: bool) {
     SYSTEMD_DRIVER.store(on, std::sync::atomic::Ordering::Relaxed);
 }

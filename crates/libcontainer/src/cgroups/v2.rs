@@ -41,7 +41,7 @@ impl V2Manager {
     }
 
     /// The container's cgroup directory.
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
