@@ -9,6 +9,11 @@ use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// A create or delete talks to systemd over D-Bus (a unit start or stop
+/// job): in the software-emulated VM on a busy host that can take longer
+/// than the harness's default command timeout.
+const SLOW: std::time::Duration = std::time::Duration::from_secs(90);
+
 fn systemd_v2() -> bool {
     let ok = Path::new("/run/systemd/system").exists()
         && Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
@@ -36,6 +41,7 @@ fn create_in_scope(sb: &Sandbox, b: &mut Bundle) -> (String, String, PathBuf) {
     sb.cmd(&["--systemd-cgroup", "create", "--bundle"])
         .arg(&b.dir)
         .arg(&id)
+        .timeout(SLOW)
         .run()
         .ok();
     let unit = format!("husk-it-{id}.scope");
@@ -78,7 +84,7 @@ fn scope_unit_holds_the_container_and_its_limits() {
     sb.cmd(&["pause", &id]).run().ok();
     assert_eq!(sb.status(&id), "paused");
     sb.cmd(&["resume", &id]).run().ok();
-    sb.delete_force(&id).ok();
+    sb.cmd(&["delete", "--force", &id]).timeout(SLOW).run().ok();
     assert_ne!(systemctl(&["is-active", &unit]), "active");
     assert!(!dir.exists(), "{} survived delete", dir.display());
 }
@@ -99,6 +105,7 @@ fn default_scope_name() {
     sb.cmd(&["--systemd-cgroup", "create", "--bundle"])
         .arg(&b.dir)
         .arg(&id)
+        .timeout(SLOW)
         .run()
         .ok();
     let pid = sb.pid_of(&id);
@@ -106,7 +113,7 @@ fn default_scope_name() {
         read(format!("/proc/{pid}/cgroup")).trim(),
         format!("0::/system.slice/husk-{id}.scope")
     );
-    sb.delete_force(&id).ok();
+    sb.cmd(&["delete", "--force", &id]).timeout(SLOW).run().ok();
     assert_ne!(
         systemctl(&["is-active", &format!("husk-{id}.scope")]),
         "active"
