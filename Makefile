@@ -69,7 +69,9 @@ clients-cgroup2: release
 	  'rc=0; ./hack/clients.sh $(HUSK_RELEASE) podman containerd || rc=$$?; mkdir -p target/clients-cgroup2; cp /tmp/husk-clients.*/*.log target/clients-cgroup2/; exit $$rc'
 
 # The cgroup tests (libcontainer cgroups:: unit/root tests, the integration
-# files linux_cgroups and ops, exec's --cgroup tests) in the pure cgroup v2 VM.
+# files linux_cgroups and ops, the cgroup tests of exec and spec_linux) in the
+# pure cgroup v2 VM, then integration/tests/systemd.rs in the VM booted with
+# systemd (--systemd-cgroup). 3-5 min here (hack/test-cgroup2.sh).
 # `make test-cgroup2 RUNTIME=/usr/sbin/runc` runs the integration part against another runtime.
 test-cgroup2: build
 	CGROUP2_VM=$(CGROUP2_VM) CARGO=$(CARGO) ./hack/test-cgroup2.sh $(or $(RUNTIME),target/debug/husk)
