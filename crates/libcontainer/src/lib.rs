@@ -110,6 +110,7 @@ mod security;
 mod spec;
 mod state;
 mod syscall;
+mod userns;
 
 pub use cgroups::{use_systemd_driver as use_systemd_cgroup_driver, CgroupError};
 pub use container::{CreateOptions, Created, OciState, Runtime, Status, Stdio};
@@ -135,6 +136,13 @@ pub mod stats {
         Blkio, BlkioEntry, Cpu, CpuSet, CpuUsage, Hugetlb, IntelRdt, Memory, MemoryEntry, Pids,
         Stats, Throttling,
     };
+}
+
+/// Whether this process runs in a user namespace other than the host's
+/// (`/proc/self/uid_map` is not the identity map): part of runc's rootless
+/// detection, which `--rootless auto` follows.
+pub fn in_user_namespace() -> bool {
+    userns::in_user_namespace()
 }
 
 /// The version of the libseccomp this library is linked with, e.g. `2.5.4`.
