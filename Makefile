@@ -2,7 +2,7 @@
 CARGO ?= cargo
 HUSK_RELEASE := target/release/husk
 
-.PHONY: all build release deps demo test unit integration conformance compat lint fmt fuzz bench bench-micro clients clients-cgroup2 install clean examples library-consumer
+.PHONY: all build release deps demo test unit integration conformance compat lint fmt fuzz bench bench-micro clients clients-cgroup2 test-cgroup2 install clean examples library-consumer
 
 all: build
 
@@ -84,6 +84,14 @@ clients-cgroup2: release
 	rm -rf target/clients-cgroup2
 	$(CGROUP2_VM) --timeout 3600 -e CHECK_BUDGET=900 $(if $(RUNTIME_LOG),-e RUNTIME_LOG=$(abspath $(RUNTIME_LOG))) \
 	  'rc=0; ./hack/clients.sh $(HUSK_RELEASE) podman containerd || rc=$$?; mkdir -p target/clients-cgroup2; cp /tmp/husk-clients.*/*.log target/clients-cgroup2/; exit $$rc'
+
+# The cgroup tests (libcontainer cgroups:: unit/root tests, the integration
+# files linux_cgroups and ops, the cgroup tests of exec and spec_linux) in the
+# pure cgroup v2 VM, then integration/tests/systemd.rs in the VM booted with
+# systemd (--systemd-cgroup). 3-5 min here (hack/test-cgroup2.sh).
+# `make test-cgroup2 RUNTIME=/usr/sbin/runc` runs the integration part against another runtime.
+test-cgroup2: build
+	CGROUP2_VM=$(CGROUP2_VM) CARGO=$(CARGO) ./hack/test-cgroup2.sh $(or $(RUNTIME),target/debug/husk)
 
 PREFIX ?= /usr/local
 # The binary, man pages and shell completions (generated from the clap definitions).

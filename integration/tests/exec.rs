@@ -11,6 +11,7 @@ use std::fs::{self, File};
 use std::io::{BufRead, BufReader};
 use std::os::unix::io::{AsRawFd, FromRawFd};
 use std::os::unix::net::UnixListener;
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -431,6 +432,17 @@ fn process_file() {
     );
     let out = exec_out(&sb, &["--process", &file], &id, &[]);
     assert_eq!(out, "from-file\n/work\n1000\n");
+    // A long-running process from a file, so its /proc entry is still there to read.
+    let file = write_process(
+        &sb,
+        &json!({
+            "args": ["sleep", "100"],
+            "env": ["PATH=/bin"],
+            "cwd": "/work",
+            "user": { "uid": 1000, "gid": 1000 }
+        })
+        .to_string(),
+    );
     let pid = exec_detached(&sb, &["--process", &file], &id, &[]);
     // The container's capabilities (the file has none), which a non-root user drops at exec.
     assert_eq!(hex_field(&status_of(pid), "CapBnd"), cap_mask(DEFAULT_CAPS));
@@ -627,30 +639,33 @@ fn foreground_exec_forwards_signals() {
     assert_eq!(status.code(), Some(9));
 }
 
-/// runc `exec --cgroup CONTROLLER:PATH`: the process runs in that sub-cgroup
-/// of the container's cgroup (runc 1.1.5 needs it to exist: made here).
+/// runc `exec --cgroup CONTROLLER:PATH` (v1) / `--cgroup PATH` (v2, one
+/// hierarchy): the process runs in that sub-cgroup of the container's cgroup
+/// (runc 1.1.5 needs it to exist: made here).
 #[test]
 fn cgroup_flag_joins_a_sub_cgroup() {
     let sb = Sandbox::new();
     let (id, _) = sleeper(&sb);
-    let pids = cgroup_dirs_for(&id)
+    let v2 = Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
+    let (prefix, flag, marker) = if v2 {
+        ("/sys/fs/cgroup", "sub", "0::")
+    } else {
+        ("/sys/fs/cgroup/pids", "pids:sub", ":pids:")
+    };
+    let dir = cgroup_dirs_for(&id)
         .into_iter()
-        .find(|d| d.starts_with("/sys/fs/cgroup/pids"))
-        .expect("the container has a pids cgroup");
-    fs::create_dir(pids.join("sub")).unwrap();
-    let out = exec(
-        &sb,
-        &["--cgroup", "pids:sub"],
-        &id,
-        &["cat", "/proc/self/cgroup"],
-    )
-    .ok();
+        .filter(|d| d.starts_with(prefix))
+        .min_by_key(|d| d.components().count())
+        .expect("the container has a cgroup");
+    fs::create_dir(dir.join("sub")).unwrap();
+    let out = exec(&sb, &["--cgroup", flag], &id, &["cat", "/proc/self/cgroup"]).ok();
     let line = out
         .lines()
         .into_iter()
-        .find(|l| l.contains(":pids:"))
+        .find(|l| l.contains(marker))
         .unwrap();
     assert_eq!(line.rsplit(':').next(), Some("/sub"), "{out}");
+    // A controller that does not exist (v1), or any controller prefix (v2).
     exec(&sb, &["--cgroup", "nosuch:sub"], &id, &["true"]).err();
     exec(&sb, &["--cgroup", "../escape"], &id, &["true"]).err();
 }

@@ -455,15 +455,22 @@ fn events_stats_reports_usage() {
 #[test]
 fn events_stream_until_the_container_is_gone() {
     let sb = Sandbox::new();
-    let b = sb.bundle(&["sleep", "1.5"]);
+    // Stopped by a kill after a while rather than by itself: under a slow
+    // (emulated) machine `events` may start late, and would then find the
+    // container already stopped.
+    let b = sb.bundle(&["sleep", "100"]);
     let (id, _) = sb.create_ok(&b);
     sb.start(&id).ok();
     let out = thread::scope(|s| {
         let events = s.spawn(|| {
             sb.cmd(&["events", "--interval", "200ms", &id])
-                .timeout(Duration::from_secs(20))
+                .timeout(Duration::from_secs(30))
                 .run()
         });
+        // Enough for three 200 ms samples even where starting husk takes
+        // about 2 s (debug build in the emulated VM, tests in parallel).
+        thread::sleep(Duration::from_secs(5));
+        sb.kill(&id, "KILL").ok();
         sb.wait_status(&id, "stopped", T);
         // runc's stream ends once the cgroup is removed.
         sb.delete(&id).ok();

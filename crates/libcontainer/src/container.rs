@@ -699,6 +699,9 @@ fn create_in(
             } else {
                 cgroup.apply(pid.as_raw())?;
                 cgroup.set(&resources_with_default_devices(spec))?;
+                if let Some((uid, gid)) = crate::cgroups::delegation_owner(spec) {
+                    cgroup.delegate_to(uid, gid)?;
+                }
             }
             Ok(())
         })?;

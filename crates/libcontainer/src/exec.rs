@@ -584,7 +584,7 @@ fn exec_cgroup(state: &ContainerState, args: &[String]) -> Result<Box<dyn Manage
                 paths: out.into_iter().collect::<BTreeMap<_, _>>(),
             }
         }
-        CgroupState::V2 { path } => match &subs[..] {
+        CgroupState::V2 { path } | CgroupState::Systemd { path, .. } => match &subs[..] {
             [(None, sub, _)] => CgroupState::V2 {
                 path: path.join(sub),
             },

@@ -5,7 +5,7 @@
 //! `rootfs::options::parse` acts on (asked at run time, so the list follows
 //! that module), the seccomp architectures a filter can hold on this host, the
 //! filter flags this kernel takes, and `false` for what husk refuses
-//! (AppArmor and SELinux labels, the systemd cgroup driver,
+//! (AppArmor and SELinux labels, the systemd user-instance driver,
 //! Intel RDT, net devices, checkpointing).
 
 use std::collections::HashMap;
@@ -205,7 +205,7 @@ fn linux() -> LinuxFeature {
     cgroup
         .set_v1(Some(true))
         .set_v2(Some(true))
-        .set_systemd(Some(false))
+        .set_systemd(Some(true))
         .set_systemd_user(Some(false))
         .set_rdma(Some(true));
 
@@ -331,7 +331,8 @@ mod tests {
             .unwrap()
             .contains(&"SCMP_ACT_ERRNO".into()));
         assert!(!sc["archs"].as_array().unwrap().is_empty(), "{sc}");
-        assert_eq!(v["linux"]["cgroup"]["systemd"], false);
+        assert_eq!(v["linux"]["cgroup"]["systemd"], true);
+        assert_eq!(v["linux"]["cgroup"]["systemdUser"], false);
         assert_eq!(v["linux"]["mountExtensions"]["idmap"]["enabled"], true);
         assert_eq!(v["annotations"][ANNOTATION_CHECKPOINT_ENABLED], "false");
     }

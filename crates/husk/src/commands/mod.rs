@@ -71,9 +71,15 @@ pub fn dispatch(cli: &Cli) -> CmdResult {
 
 /// Flags runc has that husk does not implement yet fail loudly instead of being ignored.
 fn check_unsupported_globals(g: &GlobalOpts) -> Result<(), String> {
-    if g.systemd_cgroup {
-        return Err("--systemd-cgroup: the systemd cgroup driver is not supported yet".into());
+    // runc's --systemd-cgroup: new containers get a systemd scope unit.
+    if g.systemd_cgroup && rootless_mode(g.rootless.as_deref())? {
+        return Err(
+            "--systemd-cgroup: rootless containers (a systemd user instance) are not supported; \
+             the systemd driver needs root and the system bus"
+                .into(),
+        );
     }
+    libcontainer::use_systemd_cgroup_driver(g.systemd_cgroup);
     Ok(())
 }
 

@@ -1,7 +1,8 @@
 //! `linux.resources.devices` as device-cgroup rules.
 //!
 //! Validates the config's rules and renders them in the kernel's v1 text form
-//! (`c 1:3 rwm`). The v2 eBPF program (issue 4) will reuse [`DeviceRule`].
+//! (`c 1:3 rwm`), and replays them as the v1 controller would ([`emulate`])
+//! for the v2 eBPF program (`bpf.rs`).
 
 use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceType};
 
@@ -93,7 +94,7 @@ fn rule_from_spec(i: usize, r: &LinuxDeviceCgroup) -> Result<DeviceRule, CgroupE
     // -1 is how runc spells "any"; anything more negative is a mistake.
     let number = |name: &str, n: Option<i64>| match n {
         None | Some(-1) => Ok(None),
-        Some(n) if n >= 0 => Ok(Some(n)),
+        Some(n) if (0..=i64::from(u32::MAX)).contains(&n) => Ok(Some(n)),
         Some(n) => Err(CgroupError::InvalidValue {
             field: field(name),
             reason: format!("{n} is not a device number"),
@@ -134,6 +135,92 @@ pub(crate) fn v1_sequence(rules: &[DeviceRule]) -> Vec<DeviceRule> {
     }
     seq.extend(rules.iter().cloned());
     seq
+}
+
+/// What a v1 devices cgroup holds after a list of rules: a default verdict
+/// and the exceptions to it (each with the opposite verdict).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Emulated {
+    /// Allow-by-default ("blacklist") or deny-by-default ("whitelist").
+    pub default_allow: bool,
+    /// Distinct (type, major, minor) exceptions; `kind` is `b` or `c`.
+    pub exceptions: Vec<DeviceRule>,
+}
+
+/// The access letters of `a` that are not in `b` (or, with `union`, of either), in `rwm` order.
+fn access_set(a: &str, b: &str, union: bool) -> String {
+    "rwm"
+        .chars()
+        .filter(|c| {
+            if union {
+                a.contains(*c) || b.contains(*c)
+            } else {
+                a.contains(*c) && !b.contains(*c)
+            }
+        })
+        .collect()
+}
+
+/// Replay `rules` as the kernel's v1 devices controller does, starting from
+/// deny-all (as [`v1_sequence`] does): a type `a` rule resets the default and
+/// drops every exception; a rule agreeing with the default removes its access
+/// from the exception with exactly its type and numbers; any other rule adds
+/// an exception (merging access into one with the same type and numbers).
+pub(crate) fn emulate(rules: &[DeviceRule]) -> Emulated {
+    let mut state = Emulated {
+        default_allow: false,
+        exceptions: Vec::new(),
+    };
+    for rule in rules {
+        if rule.is_wildcard() {
+            state.default_allow = rule.allow;
+            state.exceptions.clear();
+            continue;
+        }
+        let same = state
+            .exceptions
+            .iter()
+            .position(|e| e.kind == rule.kind && e.major == rule.major && e.minor == rule.minor);
+        if rule.allow == state.default_allow {
+            if let Some(i) = same {
+                let left = access_set(&state.exceptions[i].access, &rule.access, false);
+                if left.is_empty() {
+                    state.exceptions.remove(i);
+                } else {
+                    state.exceptions[i].access = left;
+                }
+            }
+        } else if let Some(i) = same {
+            state.exceptions[i].access =
+                access_set(&state.exceptions[i].access, &rule.access, true);
+        } else {
+            let mut ex = rule.clone();
+            ex.access = access_set(&rule.access, "", true);
+            state.exceptions.push(ex);
+        }
+    }
+    state
+}
+
+impl Emulated {
+    /// Whether an access (letters of `rwm`) to device `kind major:minor` is
+    /// allowed, by the kernel's v1 rules: deny-by-default needs one exception
+    /// granting every requested letter; allow-by-default denies when any
+    /// exception names any requested letter.
+    #[cfg(test)]
+    pub(crate) fn allows(&self, kind: char, major: i64, minor: i64, access: &str) -> bool {
+        let matching = self.exceptions.iter().filter(|e| {
+            e.kind == kind
+                && e.major.is_none_or(|m| m == major)
+                && e.minor.is_none_or(|m| m == minor)
+        });
+        let mut matching = matching;
+        if self.default_allow {
+            !matching.any(|e| access.chars().any(|c| e.access.contains(c)))
+        } else {
+            matching.any(|e| access.chars().all(|c| e.access.contains(c)))
+        }
+    }
 }
 
 #[cfg(test)]

@@ -11,9 +11,12 @@
 //! - `paths`: reading mountinfo and /proc/self/cgroup, and turning
 //!   `linux.cgroupsPath` into one directory per hierarchy (runc's cgroupfs rules).
 //! - `fs`: the few file operations every driver needs, with errors naming the file.
-//! - `devices`: device rules in the kernel's v1 text form.
+//! - `devices`: device rules in the kernel's v1 text form, and replayed as v1 would.
+//! - `bpf`: the v2 device filter, an eBPF program assembled from those rules.
 //! - `v1`: cgroup v1 and hybrid hosts (v1 controllers plus a cgroup2 mount).
 //! - `v2`: pure cgroup v2 hosts.
+//! - `systemd`: the systemd driver (`--systemd-cgroup`): a transient scope
+//!   unit per container, over D-Bus (`dbus`: a small synchronous client).
 //! - `stats`: reading usage for `events` (runc's JSON shape) and OOM notification.
 //! - `root_tests` (tests only): both drivers against this host's real cgroups.
 //!
@@ -23,12 +26,15 @@
 //! and no re-resolution of a relative path happens then, so a `delete` run from
 //! another cgroup still finds the container's directories.
 
+mod bpf;
+mod dbus;
 mod devices;
 mod fs;
 mod paths;
 #[cfg(test)]
 mod root_tests;
 pub mod stats;
+pub mod systemd;
 pub mod v1;
 pub mod v2;
 
@@ -129,6 +135,20 @@ pub enum CgroupError {
         /// The state that was awaited.
         what: String,
     },
+    /// A bpf(2) call for the cgroup v2 device filter failed.
+    #[error("cgroup {path}: {op}: {source}")]
+    Bpf {
+        /// What was being done (loading, attaching, ...).
+        op: String,
+        /// The cgroup directory.
+        path: PathBuf,
+        /// The underlying error (for a rejected program, with the verifier's log).
+        #[source]
+        source: std::io::Error,
+    },
+    /// systemd (over D-Bus) refused or failed a request of the systemd driver.
+    #[error("systemd cgroup driver: {0}")]
+    Systemd(String),
     /// The configuration asks for something this driver cannot do.
     #[error("cgroup: {0}")]
     Unsupported(String),
@@ -166,12 +186,65 @@ pub trait Manager: std::fmt::Debug + Send + Sync {
     /// What a later process needs to find this cgroup again: store it in the
     /// state file and pass it to [`manager_from_state`].
     fn state(&self) -> CgroupState;
+    /// Hand the cgroup to host user `uid` and group `gid` (see
+    /// [`delegation_owner`]): on cgroup v2 the directory and the files the
+    /// kernel lists as delegatable; nothing on v1, where the spec asks for no change.
+    fn delegate_to(&self, _uid: u32, _gid: u32) -> Result<(), CgroupError> {
+        Ok(())
+    }
+}
+
+/// config-linux.md "Cgroup ownership": who the container's cgroup is handed
+/// to, if anyone: the host uid and gid that `process.user.uid`/`gid` map to
+/// (through `linux.uidMappings`/`gidMappings` with a new user namespace,
+/// unchanged without one), but only for a container with a new cgroup
+/// namespace whose `mounts` mount `cgroup` at /sys/fs/cgroup without `ro`.
+/// A user namespace joined by path (no mappings in the config) is not
+/// handed anything. Whether the host is v2 is the driver's concern
+/// ([`Manager::delegate_to`]: v1 never changes owners).
+pub fn delegation_owner(spec: &oci_spec::runtime::Spec) -> Option<(u32, u32)> {
+    use oci_spec::runtime::{LinuxIdMapping, LinuxNamespaceType};
+    let linux = spec.linux().as_ref()?;
+    let namespaces = linux.namespaces().as_deref().unwrap_or_default();
+    let new_cgroupns = namespaces
+        .iter()
+        .any(|n| n.typ() == LinuxNamespaceType::Cgroup && n.path().is_none());
+    if !new_cgroupns {
+        return None;
+    }
+    let rw_cgroup_mount = spec.mounts().iter().flatten().any(|m| {
+        m.destination() == std::path::Path::new("/sys/fs/cgroup")
+            && m.source().as_deref() == Some(std::path::Path::new("cgroup"))
+            && !m.options().iter().flatten().any(|o| o == "ro")
+    });
+    if !rw_cgroup_mount {
+        return None;
+    }
+    let user = spec.process().as_ref().map(|p| p.user());
+    let (uid, gid) = user.map_or((0, 0), |u| (u.uid(), u.gid()));
+    if !namespaces
+        .iter()
+        .any(|n| n.typ() == LinuxNamespaceType::User)
+    {
+        return Some((uid, gid));
+    }
+    let map = |maps: &Option<Vec<LinuxIdMapping>>, id: u32| {
+        maps.iter().flatten().find_map(|m| {
+            let offset = id.checked_sub(m.container_id())?;
+            (offset < m.size()).then(|| m.host_id() + offset)
+        })
+    };
+    Some((
+        map(linux.uid_mappings(), uid)?,
+        map(linux.gid_mappings(), gid)?,
+    ))
 }
 
 /// Where a container's cgroup lives, in a form the state file can store.
 ///
-/// Serialized as `{"driver":"v1","paths":{"memory":"/sys/fs/cgroup/memory/x",..}}`
-/// or `{"driver":"v2","path":"/sys/fs/cgroup/x"}`.
+/// Serialized as `{"driver":"v1","paths":{"memory":"/sys/fs/cgroup/memory/x",..}}`,
+/// `{"driver":"v2","path":"/sys/fs/cgroup/x"}` or
+/// `{"driver":"systemd","unit":"husk-x.scope","slice":"system.slice","path":...}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "driver", rename_all = "lowercase")]
 pub enum CgroupState {
@@ -188,6 +261,15 @@ pub enum CgroupState {
         /// The container directory.
         path: PathBuf,
     },
+    /// The systemd driver on pure cgroup v2: a transient scope unit.
+    Systemd {
+        /// The scope unit (`husk-<id>.scope`).
+        unit: String,
+        /// The slice it was started in.
+        slice: String,
+        /// Its cgroup directory.
+        path: PathBuf,
+    },
 }
 
 /// Rebuild the manager of an existing container from its stored [`CgroupState`].
@@ -195,7 +277,24 @@ pub fn manager_from_state(state: &CgroupState) -> Result<Box<dyn Manager>, Cgrou
     match state {
         CgroupState::V1 { paths } => Ok(Box::new(v1::V1Manager::new(paths.clone())?)),
         CgroupState::V2 { path } => Ok(Box::new(v2::V2Manager::new(path.clone())?)),
+        CgroupState::Systemd { unit, slice, path } => Ok(Box::new(systemd::SystemdManager::new(
+            unit.clone(),
+            slice.clone(),
+            path.clone(),
+        )?)),
     }
+}
+
+static SYSTEMD_DRIVER: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Use the systemd cgroup driver for containers created (and bundles
+/// checked) from now on in this process: runc's global `--systemd-cgroup`.
+/// `linux.cgroupsPath` is then `slice:prefix:name` (empty: a scope
+/// `husk-<id>.scope` in system.slice), on pure cgroup v2 hosts with systemd;
+/// elsewhere create fails saying so. Existing containers keep the driver
+/// recorded in their state, whatever this says.
+pub fn use_systemd_driver(on: bool) {
+    SYSTEMD_DRIVER.store(on, std::sync::atomic::Ordering::Relaxed);
 }
 
 /// The manager for a new container, with the driver this host needs.
@@ -206,12 +305,17 @@ pub fn manager_from_state(state: &CgroupState) -> Result<Box<dyn Manager>, Cgrou
 /// parent of it, as runc does, since the runtime's own cgroup usually holds
 /// processes and could not have controllers enabled for children); none or an
 /// empty one means the relative path `<id>`, which is runc 1.1's default. `..`
-/// components that would climb above that base are rejected. The systemd form
-/// `slice:prefix:name` is not supported yet.
+/// components that would climb above that base are rejected. With
+/// [`use_systemd_driver`], the path is systemd's `slice:prefix:name` instead.
 pub fn manager(cgroups_path: Option<&str>, id: &str) -> Result<Box<dyn Manager>, CgroupError> {
-    let inner = paths::parse_cgroups_path(cgroups_path, id)?;
     let mountinfo = fs::read_host_file("/proc/self/mountinfo")?;
     let layout = paths::detect_layout(&paths::parse_mountinfo(&mountinfo))?;
+    if SYSTEMD_DRIVER.load(std::sync::atomic::Ordering::Relaxed) {
+        let state = systemd::plan(&layout, cgroups_path, id)?;
+        tracing::debug!(?state, "systemd scope for container {id}");
+        return manager_from_state(&state);
+    }
+    let inner = paths::parse_cgroups_path(cgroups_path, id)?;
     // /proc/self/cgroup matters only for relative paths; read it only then.
     let own = if inner.is_relative() {
         paths::parse_proc_cgroup(&fs::read_host_file("/proc/self/cgroup")?)
@@ -221,4 +325,50 @@ pub fn manager(cgroups_path: Option<&str>, id: &str) -> Result<Box<dyn Manager>,
     let state = paths::plan(&layout, &inner, &own)?;
     tracing::debug!(?state, "cgroup paths for container {id}");
     manager_from_state(&state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::delegation_owner;
+    use oci_spec::runtime::Spec;
+
+    fn spec(namespaces: &str, mount_options: &str, uid: u32) -> Spec {
+        serde_json::from_str(&format!(
+            r#"{{"ociVersion":"1.0.2","root":{{"path":"rootfs"}},
+                "process":{{"cwd":"/","args":["sh"],"user":{{"uid":{uid},"gid":0}}}},
+                "mounts":[{{"destination":"/sys/fs/cgroup","type":"cgroup","source":"cgroup",
+                            "options":[{mount_options}]}}],
+                "linux":{{"namespaces":[{namespaces}],
+                          "uidMappings":[{{"containerID":0,"hostID":100000,"size":65536}}],
+                          "gidMappings":[{{"containerID":0,"hostID":100000,"size":65536}}]}}}}"#
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn delegation_needs_a_new_cgroupns_and_a_writable_cgroup_mount() {
+        let both = r#"{"type":"user"},{"type":"cgroup"},{"type":"mount"}"#;
+        assert_eq!(
+            delegation_owner(&spec(both, r#""nosuid""#, 0)),
+            Some((100000, 100000))
+        );
+        // The owner is the host uid of process.user.uid.
+        assert_eq!(
+            delegation_owner(&spec(both, "", 1000)),
+            Some((101000, 100000))
+        );
+        // Unmapped user: nobody to hand it to.
+        assert_eq!(delegation_owner(&spec(both, "", 70000)), None);
+        assert_eq!(delegation_owner(&spec(both, r#""nosuid","ro""#, 0)), None);
+        let no_cgroupns = r#"{"type":"user"},{"type":"mount"}"#;
+        assert_eq!(delegation_owner(&spec(no_cgroupns, "", 0)), None);
+        let joined = r#"{"type":"user"},{"type":"cgroup","path":"/proc/1/ns/cgroup"}"#;
+        assert_eq!(delegation_owner(&spec(joined, "", 0)), None);
+        // Without a user namespace the ids are the host's.
+        let no_userns = r#"{"type":"cgroup"},{"type":"mount"}"#;
+        assert_eq!(
+            delegation_owner(&spec(no_userns, "", 1000)),
+            Some((1000, 0))
+        );
+    }
 }

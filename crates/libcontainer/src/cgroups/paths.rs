@@ -239,8 +239,8 @@ pub(crate) fn parse_cgroups_path(path: Option<&str>, id: &str) -> Result<InnerPa
     }
     if is_systemd_form(raw) {
         return Err(CgroupError::Unsupported(format!(
-            "systemd cgroup driver not supported yet: linux.cgroupsPath {raw:?} has the \
-             \"slice:prefix:name\" form; use a cgroupfs path such as \"/husk/<id>\""
+            "linux.cgroupsPath {raw:?} has the systemd \"slice:prefix:name\" form: pass \
+             --systemd-cgroup, or use a cgroupfs path such as \"/husk/<id>\""
         )));
     }
     let absolute = raw.starts_with('/');
@@ -509,11 +509,7 @@ mod tests {
     fn systemd_form_is_unsupported() {
         let err = parse_cgroups_path(Some("system.slice:docker:abc"), "abc").unwrap_err();
         assert!(matches!(err, CgroupError::Unsupported(_)));
-        assert!(
-            err.to_string()
-                .contains("systemd cgroup driver not supported yet"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("--systemd-cgroup"), "{err}");
         // A colon in a cgroupfs path is fine.
         assert!(parse_cgroups_path(Some("/a:b:c/d"), "x").is_ok());
     }

@@ -238,7 +238,7 @@ pub struct IntelRdt {}
 pub fn read(state: &CgroupState) -> Result<Stats, CgroupError> {
     match state {
         CgroupState::V1 { paths } => read_v1(paths),
-        CgroupState::V2 { path } => read_v2(path),
+        CgroupState::V2 { path } | CgroupState::Systemd { path, .. } => read_v2(path),
     }
 }
 
@@ -699,7 +699,7 @@ impl OomWatch {
                 Some(dir) => register_v1(dir)?,
                 None => Watch::Nothing,
             },
-            CgroupState::V2 { path } => Watch::V2 {
+            CgroupState::V2 { path } | CgroupState::Systemd { path, .. } => Watch::V2 {
                 seen: oom_kills_v2(path)?,
                 dir: path.clone(),
             },

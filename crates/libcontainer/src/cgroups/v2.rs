@@ -5,9 +5,8 @@
 //! parent offers (as runc does: which ones `set` will need is not known yet,
 //! and once the container's cgroup holds processes its parent's
 //! subtree_control is the only place left to do it). The OCI resources are
-//! v1-shaped; this module converts them as runc does. Device rules need an
-//! eBPF program, which is issue 4: until then they are validated and a
-//! warning says they are not enforced.
+//! v1-shaped; this module converts them as runc does. Device rules become an
+//! eBPF program attached to the container's cgroup (`bpf.rs`).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -20,7 +19,7 @@ use oci_spec::runtime::{
 };
 
 use super::paths::is_clean_absolute;
-use super::{devices, fs, v1, CgroupError, CgroupState, Manager};
+use super::{bpf, devices, fs, v1, CgroupError, CgroupState, Manager};
 
 /// The v2 driver: the container's one directory.
 #[derive(Debug, Clone)]
@@ -41,6 +40,11 @@ impl V2Manager {
         Ok(V2Manager { path })
     }
 
+    /// The container's cgroup directory.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
     fn set_cpuset(&self, cpu: &LinuxCpu) -> Result<(), CgroupError> {
         if let Some(cpus) = cpu.cpus().as_deref().filter(|s| !s.is_empty()) {
             fs::write_field("linux.resources.cpu.cpus", &self.path, "cpuset.cpus", cpus)?;
@@ -51,17 +55,12 @@ impl V2Manager {
         Ok(())
     }
 
+    /// Device rules become an eBPF program attached to the cgroup, replacing
+    /// the one a previous `set` attached (see `bpf.rs`). Always enforced:
+    /// a kernel that refuses the program fails `set`.
     fn set_devices(&self, rules: &[LinuxDeviceCgroup]) -> Result<(), CgroupError> {
-        // Validate anyway, so a bad rule fails here as it will once enforced.
         let rules = devices::rules_from_spec(rules)?;
-        if !rules.is_empty() {
-            tracing::warn!(
-                cgroup = %self.path.display(),
-                "linux.resources.devices: cgroup v2 device rules need an eBPF program, which husk does not \
-                 load yet (issue 4); the container's device access is NOT restricted by its cgroup"
-            );
-        }
-        Ok(())
+        bpf::apply_device_rules(&self.path, &rules)
     }
 
     fn set_memory(&self, m: &LinuxMemory) -> Result<(), CgroupError> {
@@ -442,6 +441,33 @@ impl Manager for V2Manager {
             path: self.path.clone(),
         }
     }
+
+    fn delegate_to(&self, uid: u32, gid: u32) -> Result<(), CgroupError> {
+        // The kernel's list of files a delegatee may write; the documented
+        // three where the kernel is too old to have it.
+        let listed = std::fs::read_to_string("/sys/kernel/cgroup/delegate")
+            .unwrap_or_else(|_| "cgroup.procs\ncgroup.subtree_control\ncgroup.threads\n".into());
+        let chown = |path: &Path| {
+            nix::unistd::chown(
+                path,
+                Some(nix::unistd::Uid::from_raw(uid)),
+                Some(nix::unistd::Gid::from_raw(gid)),
+            )
+            .map_err(|e| CgroupError::Io {
+                path: path.to_path_buf(),
+                source: e.into(),
+            })
+        };
+        chown(&self.path)?;
+        for name in listed.split_whitespace().filter(|n| !n.contains('/')) {
+            let file = self.path.join(name);
+            // A listed file this cgroup lacks (its controller is off) is fine.
+            if file.exists() {
+                chown(&file)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Whether `apply` may enable controllers for `level`'s children. Not when
@@ -612,9 +638,8 @@ fn check_unified_key(key: &str) -> Result<(), String> {
 mod tests {
     use super::*;
     use oci_spec::runtime::{
-        LinuxBlockIoBuilder, LinuxCpuBuilder, LinuxDeviceCgroupBuilder, LinuxMemoryBuilder,
-        LinuxPidsBuilder, LinuxResourcesBuilder, LinuxThrottleDeviceBuilder,
-        LinuxWeightDeviceBuilder,
+        LinuxBlockIoBuilder, LinuxCpuBuilder, LinuxMemoryBuilder, LinuxPidsBuilder,
+        LinuxResourcesBuilder, LinuxThrottleDeviceBuilder, LinuxWeightDeviceBuilder,
     };
 
     #[test]
@@ -840,11 +865,6 @@ mod tests {
                     .build()
                     .unwrap(),
             )
-            .devices(vec![LinuxDeviceCgroupBuilder::default()
-                .allow(false)
-                .access("rwm")
-                .build()
-                .unwrap()])
             .unified(HashMap::from([(
                 "memory.high".to_string(),
                 "50M".to_string(),

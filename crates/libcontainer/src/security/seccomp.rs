@@ -408,7 +408,7 @@ pub(crate) fn filter_from_cached(
     bytes: &[u8],
 ) -> Result<Option<Filter>, SeccompError> {
     const INSN: usize = size_of::<BpfInstruction>();
-    if bytes.is_empty() || bytes.len() % INSN != 0 || bytes.len() / INSN > BPF_MAXINSNS {
+    if bytes.is_empty() || !bytes.len().is_multiple_of(INSN) || bytes.len() / INSN > BPF_MAXINSNS {
         return Ok(None);
     }
     let program = bytes
