@@ -112,7 +112,7 @@ mod state;
 mod syscall;
 mod userns;
 
-pub use cgroups::{use_systemd_driver as use_systemd_cgroup_driver, CgroupError};
+pub use cgroups::CgroupError;
 pub use container::{CreateOptions, Created, OciState, Runtime, Status, Stdio};
 pub use error::{Error, ExecError, OpsError, ProcessError, Result, TtyMismatch};
 pub use exec::{ExecOptions, ExecProcess, Execed, ProcessOverrides};

@@ -48,7 +48,9 @@ pub fn dispatch(cli: &Cli) -> CmdResult {
     };
     check_unsupported_globals(&cli.global)?;
     let rootless = rootless_mode(cli.global.rootless.as_deref())?;
-    let rt = Runtime::new(state_root(cli.global.root.as_deref(), rootless)).with_rootless(rootless);
+    let rt = Runtime::new(state_root(cli.global.root.as_deref(), rootless))
+        .with_rootless(rootless)
+        .with_systemd_cgroup(cli.global.systemd_cgroup);
     match command {
         Command::Create(a) => create::run(&rt, a),
         Command::Start(a) => start::run(&rt, &a.id),
@@ -59,7 +61,7 @@ pub fn dispatch(cli: &Cli) -> CmdResult {
         Command::Exec(a) => exec::run(&rt, &cli.global, a),
         Command::List(a) => list::run(&rt, a),
         Command::Spec(a) => spec::run(a),
-        Command::Validate(a) => validate::run(a),
+        Command::Validate(a) => validate::run(&rt, a),
         Command::Pause(a) => pause::run(&rt, &a.id),
         Command::Resume(a) => resume::run(&rt, &a.id),
         Command::Ps(a) => ps::run(&rt, a),
@@ -79,7 +81,6 @@ fn check_unsupported_globals(g: &GlobalOpts) -> Result<(), String> {
                 .into(),
         );
     }
-    libcontainer::use_systemd_cgroup_driver(g.systemd_cgroup);
     Ok(())
 }
 

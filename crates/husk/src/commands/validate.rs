@@ -2,11 +2,13 @@
 //! without creating anything, and list every problem, one `path: message`
 //! per line. Exit 1 if there is any.
 
+use libcontainer::Runtime;
+
 use super::CmdResult;
 use crate::cli::ValidateArgs;
 
-pub fn run(a: &ValidateArgs) -> CmdResult {
-    let problems = libcontainer::check_bundle(&a.bundle);
+pub fn run(rt: &Runtime, a: &ValidateArgs) -> CmdResult {
+    let problems = rt.check_bundle(&a.bundle);
     if problems.is_empty() {
         println!("{}: config.json is valid", a.bundle.display());
         return Ok(0);

@@ -285,18 +285,6 @@ pub fn manager_from_state(state: &CgroupState) -> Result<Box<dyn Manager>, Cgrou
     }
 }
 
-static SYSTEMD_DRIVER: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-/// Use the systemd cgroup driver for containers created (and bundles
-/// checked) from now on in this process: runc's global `--systemd-cgroup`.
-/// `linux.cgroupsPath` is then `slice:prefix:name` (empty: a scope
-/// `husk-<id>.scope` in system.slice), on pure cgroup v2 hosts with systemd;
-/// elsewhere create fails saying so. Existing containers keep the driver
-/// recorded in their state, whatever this says.
-pub fn use_systemd_driver(on: bool) {
-    SYSTEMD_DRIVER.store(on, std::sync::atomic::Ordering::Relaxed);
-}
-
 /// The manager for a new container, with the driver this host needs.
 ///
 /// `cgroups_path` is `linux.cgroupsPath` and follows runc's cgroupfs driver:
@@ -306,11 +294,18 @@ pub fn use_systemd_driver(on: bool) {
 /// processes and could not have controllers enabled for children); none or an
 /// empty one means the relative path `<id>`, which is runc 1.1's default. `..`
 /// components that would climb above that base are rejected. With
-/// [`use_systemd_driver`], the path is systemd's `slice:prefix:name` instead.
-pub fn manager(cgroups_path: Option<&str>, id: &str) -> Result<Box<dyn Manager>, CgroupError> {
+/// `systemd` (runc's `--systemd-cgroup`), the path is systemd's
+/// `slice:prefix:name` instead (empty: a scope `husk-<id>.scope` in
+/// system.slice), on pure cgroup v2 hosts with systemd; elsewhere this fails
+/// saying so.
+pub fn manager(
+    cgroups_path: Option<&str>,
+    id: &str,
+    systemd: bool,
+) -> Result<Box<dyn Manager>, CgroupError> {
     let mountinfo = fs::read_host_file("/proc/self/mountinfo")?;
     let layout = paths::detect_layout(&paths::parse_mountinfo(&mountinfo))?;
-    if SYSTEMD_DRIVER.load(std::sync::atomic::Ordering::Relaxed) {
+    if systemd {
         let state = systemd::plan(&layout, cgroups_path, id)?;
         tracing::debug!(?state, "systemd scope for container {id}");
         return manager_from_state(&state);

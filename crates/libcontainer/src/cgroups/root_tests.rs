@@ -118,7 +118,7 @@ fn setup() -> Option<Guard> {
         return None;
     }
     let path = format!("/{}", unique_name());
-    let manager = crate::cgroups::manager(Some(&path), "unused").expect("manager");
+    let manager = crate::cgroups::manager(Some(&path), "unused", false).expect("manager");
     let child = Command::new("sleep")
         .arg("30")
         .spawn()

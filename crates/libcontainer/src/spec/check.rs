@@ -47,34 +47,41 @@ pub fn check_bundle(dir: &Path) -> Vec<Problem> {
 /// container yet, as for `validate`). Any problem is an error; with several,
 /// [`ConfigError::Invalid`] lists them all.
 pub fn load_checked(dir: &Path, id: Option<&str>) -> Result<Checked, ConfigError> {
-    load_checked_with(dir, id, None)
+    load_checked_with(
+        dir,
+        &CheckOptions {
+            id,
+            ..CheckOptions::default()
+        },
+    )
 }
 
-/// [`load_checked`], compiling the seccomp profile through `cache` (the
-/// state root's compiled programs) when given.
-pub fn load_checked_with(
-    dir: &Path,
-    id: Option<&str>,
-    cache: Option<&FilterCache>,
-) -> Result<Checked, ConfigError> {
+/// How the bundle is going to be run, as far as the checks depend on it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CheckOptions<'a> {
+    /// The container's id (`None`: no container yet, as for `validate`).
+    pub id: Option<&'a str>,
+    /// The state root's compiled seccomp programs, to reuse and add to.
+    pub seccomp_cache: Option<&'a FilterCache>,
+    /// runc's `--systemd-cgroup`: `linux.cgroupsPath` is `slice:prefix:name`.
+    pub systemd_cgroup: bool,
+}
+
+/// [`load_checked`] with every option.
+pub fn load_checked_with(dir: &Path, opts: &CheckOptions) -> Result<Checked, ConfigError> {
     let path = dir.canonicalize().map_err(|source| ConfigError::Bundle {
         path: dir.to_path_buf(),
         source,
     })?;
     let config = path.join("config.json");
     let data = read_config(&config)?;
-    check_data(path, config, &data, id, cache)
+    check_data(path, config, &data, opts)
 }
 
 /// [`load_checked`] for a spec built in code: the same checks on the same
 /// JSON a config.json holding it would have (`dir` is the bundle its
 /// relative root path is resolved against).
-pub fn check_spec(
-    dir: &Path,
-    spec: &Spec,
-    id: Option<&str>,
-    cache: Option<&FilterCache>,
-) -> Result<Checked, ConfigError> {
+pub fn check_spec(dir: &Path, spec: &Spec, opts: &CheckOptions) -> Result<Checked, ConfigError> {
     let path = dir.canonicalize().map_err(|source| ConfigError::Bundle {
         path: dir.to_path_buf(),
         source,
@@ -84,16 +91,20 @@ pub fn check_spec(
         path: config.clone(),
         reason: e.to_string(),
     })?;
-    check_data(path, config, &data, id, cache)
+    check_data(path, config, &data, opts)
 }
 
 fn check_data(
     path: PathBuf,
     config: PathBuf,
     data: &[u8],
-    id: Option<&str>,
-    cache: Option<&FilterCache>,
+    opts: &CheckOptions,
 ) -> Result<Checked, ConfigError> {
+    let CheckOptions {
+        id,
+        seccomp_cache: cache,
+        systemd_cgroup,
+    } = *opts;
     let parsed = parse_collect(data);
     if parsed.spec.is_none()
         && parsed.problems.len() == 1
@@ -120,7 +131,7 @@ fn check_data(
         add_mapped(&parsed, &mut problems, p);
     }
     if !problems.iter().any(|p| p.path == "linux.cgroupsPath") {
-        if let Some(p) = check_cgroups_path(&spec, id) {
+        if let Some(p) = check_cgroups_path(&spec, id, systemd_cgroup) {
             add_mapped(&parsed, &mut problems, p);
         }
     }
@@ -247,13 +258,13 @@ fn check_capability_names(spec: &Spec) -> Vec<Problem> {
 }
 
 /// Plan the container's cgroup as `create` will (nothing is created).
-fn check_cgroups_path(spec: &Spec, id: Option<&str>) -> Option<Problem> {
+fn check_cgroups_path(spec: &Spec, id: Option<&str>, systemd: bool) -> Option<Problem> {
     let path = spec
         .linux()
         .as_ref()
         .and_then(|l| l.cgroups_path().as_ref())
         .map(|p| p.to_string_lossy().into_owned());
-    crate::cgroups::manager(path.as_deref(), id.unwrap_or(PLACEHOLDER_ID))
+    crate::cgroups::manager(path.as_deref(), id.unwrap_or(PLACEHOLDER_ID), systemd)
         .err()
         .map(|e| Problem::new("linux.cgroupsPath", e.to_string()))
 }

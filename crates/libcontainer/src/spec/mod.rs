@@ -19,7 +19,9 @@ use oci_spec::runtime::Spec;
 
 #[cfg(feature = "internals")]
 pub use check::load_checked;
-pub use check::{check_bundle, check_spec, load_checked_with, Checked, MAX_CONFIG_SIZE};
+pub use check::{
+    check_bundle, check_spec, load_checked_with, CheckOptions, Checked, MAX_CONFIG_SIZE,
+};
 #[cfg(feature = "internals")]
 pub use parse::parse_collect;
 pub use validate::{open_namespace, validate, Problem};
