@@ -206,8 +206,10 @@ pub fn manager_from_state(state: &CgroupState) -> Result<Box<dyn Manager>, Cgrou
 /// parent of it, as runc does, since the runtime's own cgroup usually holds
 /// processes and could not have controllers enabled for children); none or an
 /// empty one means the relative path `<id>`, which is runc 1.1's default. `..`
-/// components that would climb above that base are rejected. The systemd form
-/// `slice:prefix:name` is not supported yet.
+/// components that would climb above that base are rejected. As in runc
+/// without `--systemd-cgroup`, the systemd driver's `slice:prefix:name` form
+/// is just a relative path (one directory whose name has colons); the systemd
+/// driver itself is not supported (the CLI refuses `--systemd-cgroup`).
 pub fn manager(cgroups_path: Option<&str>, id: &str) -> Result<Box<dyn Manager>, CgroupError> {
     let inner = paths::parse_cgroups_path(cgroups_path, id)?;
     let mountinfo = fs::read_host_file("/proc/self/mountinfo")?;
