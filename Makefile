@@ -1,8 +1,8 @@
-# husk: make demo | make test | make build | make clients | make clients-cgroup2 | make lint
+# husk: make demo | make test | make build | make clients | make clients-cgroup2 | make cri-test | make lint
 CARGO ?= cargo
 HUSK_RELEASE := target/release/husk
 
-.PHONY: all build release deps demo test unit integration conformance compat lint fmt clients clients-cgroup2 install clean
+.PHONY: all build release deps demo test unit integration conformance compat lint fmt clients clients-cgroup2 cri-test install clean
 
 all: build
 
@@ -56,6 +56,18 @@ clients-cgroup2: release
 	rm -rf target/clients-cgroup2
 	$(CGROUP2_VM) --timeout 3600 -e CHECK_BUDGET=900 $(if $(RUNTIME_LOG),-e RUNTIME_LOG=$(abspath $(RUNTIME_LOG))) \
 	  'rc=0; ./hack/clients.sh $(HUSK_RELEASE) podman containerd || rc=$$?; mkdir -p target/clients-cgroup2; cp /tmp/husk-clients.*/*.log target/clients-cgroup2/; exit $$rc'
+
+# critest (kubernetes-sigs/cri-tools) through a private containerd's CRI plugin,
+# once with handler runc and once with husk, compared per test (docs/CRITEST.md).
+# cri-tools is not built here: CRITEST=/path/to/critest (default: critest in
+# PATH); without it the target says so and does nothing. Results: target/critest/.
+CRITEST ?= $(shell command -v critest 2>/dev/null)
+cri-test: release
+	@if [ -z "$(CRITEST)" ] || [ ! -x "$(CRITEST)" ]; then \
+	  echo "cri-test: SKIPPED: no critest binary (got '$(CRITEST)'); build it as docs/CRITEST.md says and pass CRITEST=/path/to/critest"; \
+	else \
+	  CRITEST_OUT=target/critest ./hack/critest.sh $(CRITEST) $(HUSK_RELEASE); \
+	fi
 
 PREFIX ?= /usr/local
 # The binary, man pages and shell completions (generated from the clap definitions).
