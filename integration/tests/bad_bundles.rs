@@ -374,9 +374,6 @@ fn corpus() -> Vec<Case> {
         Case::new("cgroups_path_dotdot", "husk: cgroupsPath with .. is refused (it could name a cgroup outside the container's)", &["linux.cgroupsPath"],
             |_, b| b.linux()["cgroupsPath"] = json!("/husk-it-bad/../../husk-escape"))
             .runc_accepts("runc 1.1.5 cleans the path"),
-        Case::new("cgroups_path_systemd_form", "husk: the systemd slice:prefix:name form needs the systemd driver (refused, not misread)", &["linux.cgroupsPath"],
-            |_, b| b.linux()["cgroupsPath"] = json!("system.slice:husk:x"))
-            .runc_accepts("runc 1.1.5's cgroupfs driver takes it as a relative path"),
         Case::new("cgroups_path_number", "config-linux.md cgroupsPath: a string", &["linux.cgroupsPath"],
             |_, b| b.linux()["cgroupsPath"] = json!(5)),
         Case::new("memory_limit_string", "config-linux.md resources.memory.limit: an int64", &["linux.resources.memory.limit"],

@@ -306,7 +306,9 @@ pub fn use_systemd_driver(on: bool) {
 /// processes and could not have controllers enabled for children); none or an
 /// empty one means the relative path `<id>`, which is runc 1.1's default. `..`
 /// components that would climb above that base are rejected. With
-/// [`use_systemd_driver`], the path is systemd's `slice:prefix:name` instead.
+/// [`use_systemd_driver`], the path is systemd's `slice:prefix:name`;
+/// without it, as in runc without `--systemd-cgroup`, that form is just a
+/// relative path (one directory whose name has colons).
 pub fn manager(cgroups_path: Option<&str>, id: &str) -> Result<Box<dyn Manager>, CgroupError> {
     let mountinfo = fs::read_host_file("/proc/self/mountinfo")?;
     let layout = paths::detect_layout(&paths::parse_mountinfo(&mountinfo))?;
