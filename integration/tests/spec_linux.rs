@@ -4,9 +4,6 @@
 //! policy, personality and seccomp (rules, errnoRet, the listener).
 //! Each test names the config-linux.md statement it checks (see
 //! docs/CONFORMANCE.md).
-//!
-//! Tests marked `#[ignore]` check a statement husk does not meet yet; they
-//! are reported in docs/CONFORMANCE.md and run with `--ignored`.
 
 use integration::*;
 use serde_json::{json, Value};
@@ -135,10 +132,9 @@ fn missing_required_linux_properties_fail() {
 /// config-linux.md "Devices" `major, minor` (line 137), "Allowed Device
 /// list" `allow` (409), "User namespace mappings" `containerID`/`hostID`
 /// (88-89) and "Huge page limits" `limit` (614): REQUIRED, so leaving them
-/// out is an error. husk fills in defaults instead (as runc 1.1.5 does,
-/// except for the hugepage limit).
+/// out is an error, though a typed parser would default them (runc 1.1.5
+/// does, except for the hugepage limit).
 #[test]
-#[ignore = "husk bug (reported): devices major, device rule allow, mapping ids and hugepage limit default silently"]
 fn missing_required_values_with_defaults_fail() {
     if skip_on_runc("runc 1.1.5 fills in the defaults too") {
         return;
@@ -425,7 +421,6 @@ fn device_rules_apply_in_listed_order() {
 /// config-linux.md "PIDs" (line 671, spec 1.3): a limit of 0 SHOULD be
 /// treated as a real limit (pids.max = 0), not as "no limit".
 #[test]
-#[ignore = "husk deviation (reported; as runc 1.1.5): pids.limit 0 is written as max"]
 fn pids_limit_zero_is_a_limit() {
     if skip_on_runc("runc 1.1.5 writes max for a limit of 0") {
         return;

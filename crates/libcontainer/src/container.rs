@@ -360,12 +360,16 @@ fn create_in(
             .and_then(|p| p.to_str()),
         &opts.id,
     )?;
+    // runtime.md "Delete": what the container did not create is not deleted
+    // with it; a cgroup that is already there is joined, and kept.
+    let cgroup_preexisting = cgroup.existing_directories();
     // Before anything exists outside the state dir, so that `delete --force`
     // can undo a create killed from here on (recovery.rs).
     let unfinished = crate::recovery::Unfinished {
         pid: 0,
         pid_start_time: 0,
         cgroup: cgroup.state(),
+        cgroup_preexisting: cgroup_preexisting.clone(),
         rootfs: bundle.rootfs.clone(),
         mount_ns,
     };
@@ -422,7 +426,7 @@ fn create_in(
     let abort = |e: Error| -> Error {
         let _ = signal::kill(pid, Signal::SIGKILL);
         let _ = waitpid(pid, None);
-        let _ = cgroup.destroy();
+        let _ = cgroup.destroy_except(&cgroup_preexisting);
         if !mount_ns {
             let _ = crate::rootfs::unmount_below(&bundle.rootfs);
         }
@@ -447,6 +451,7 @@ fn create_in(
         owner: owner_name(),
         annotations: spec.annotations().clone().unwrap_or_default(),
         cgroup: None,
+        cgroup_preexisting: cgroup_preexisting.clone(),
         config: spec.clone(),
         no_new_keyring: opts.no_new_keyring,
     };
@@ -901,7 +906,7 @@ fn kill_and_wait(state: &ContainerState) -> Result<()> {
 /// Remove everything the container had: cgroup, state; then poststop hooks.
 fn destroy(dir: ContainerDir, state: &ContainerState) -> Result<()> {
     let cg = cgroup_of(state)?;
-    cg.destroy()?;
+    cg.destroy_except(&state.cgroup_preexisting)?;
     crate::faults::stop_at("delete-before-remove");
     let own_mount_ns = state
         .config

@@ -96,7 +96,17 @@ pub(crate) fn validate_with(spec: &Spec, bundle: &Path, namespaces_known: bool) 
     check_mounts(spec, bundle, &mut p);
     check_hooks(spec, &mut p);
     check_linux(spec, &mut p);
+    check_annotations(spec, &mut p);
     p.list
+}
+
+/// config.md "Annotations": keys MUST NOT be empty.
+fn check_annotations(spec: &Spec, p: &mut Problems) {
+    if let Some(map) = spec.annotations() {
+        if map.contains_key("") {
+            p.add("annotations", "a key is empty");
+        }
+    }
 }
 
 fn check_version(version: &str, p: &mut Problems) {
@@ -860,6 +870,13 @@ mod tests {
         ] {
             assert!(got.iter().any(|g| g == want), "{want} missing from {got:?}");
         }
+    }
+
+    #[test]
+    fn empty_annotation_key_is_refused() {
+        let mut v = base();
+        v["annotations"] = serde_json::json!({"": "x", "org.example": "y"});
+        assert_eq!(problems(v), vec!["annotations"]);
     }
 
     #[test]
