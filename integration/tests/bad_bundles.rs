@@ -584,7 +584,7 @@ fn every_problem_is_listed_at_once() {
         .unwrap()
         .push(json!("NOEQUALS"));
     b.process()["user"]["uid"] = json!(-1);
-    remove(&mut b.config, "process.user.gid");
+    b.process()["user"].as_object_mut().unwrap().remove("gid");
     b.config["hostname"] = json!("h".repeat(65));
     push_ns(&mut b, json!({ "type": "bogus" }));
     b.linux()["devices"] = json!([{ "path": "dev/x", "type": "c", "major": 1, "minor": 3 }]);
