@@ -182,7 +182,13 @@ impl Runtime {
             .as_ref()
             .and_then(|h| h.poststart().as_ref())
         {
-            let json = state_json(&oci_state(&dir, &state));
+            // The state of the container the start operation just started:
+            // `running`, with the init's pid, even if a short program (`true`)
+            // has already exited by the time the hooks run (crun alike).
+            let mut started = oci_state(&dir, &state);
+            started.status = Status::Running;
+            started.pid = state.pid;
+            let json = state_json(&started);
             // runtime.md "Lifecycle" 9: a failed poststart hook is an error and stops the container.
             if let Err(e) = hooks::run_all(HookKind::Poststart, list, &json) {
                 let _ = kill_and_wait(&state);
