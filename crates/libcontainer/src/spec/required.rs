@@ -41,10 +41,6 @@ const RULES: &[Rule] = &[
         members: &["cwd"],
     },
     Rule {
-        at: "process.consoleSize",
-        members: &["height", "width"],
-    },
-    Rule {
         at: "process.rlimits[]",
         members: &["type", "soft", "hard"],
     },
@@ -168,6 +164,26 @@ pub fn missing(config: &Value) -> Vec<Problem> {
             }
         });
     }
+    // config.md "Process" (lines 244-247): consoleSize is ignored unless
+    // `terminal` is true, so only then are its members required.
+    let terminal = config
+        .pointer("/process/terminal")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    if terminal {
+        visit(
+            config,
+            &["process", "consoleSize"],
+            String::new(),
+            &mut |path, obj| {
+                for member in ["height", "width"] {
+                    if obj.get(member).is_none() {
+                        out.push(Problem::new(format!("{path}.{member}"), "is required"));
+                    }
+                }
+            },
+        );
+    }
     // config-linux.md "Devices" (line 137): major and minor, unless the type is p.
     visit(
         config,
@@ -289,6 +305,14 @@ mod tests {
             "{got:?}"
         );
         assert_eq!(got.len(), 8, "{got:?}");
+    }
+
+    #[test]
+    fn console_size_members_only_matter_with_a_terminal() {
+        let mut v = json!({"process": {"cwd": "/", "consoleSize": {"height": 10}}});
+        assert!(paths(v.clone()).is_empty());
+        v["process"]["terminal"] = json!(true);
+        assert_eq!(paths(v), vec!["process.consoleSize.width"]);
     }
 
     #[test]
