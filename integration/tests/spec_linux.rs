@@ -261,9 +261,8 @@ impl Drop for Veth {
 }
 
 /// config-linux.md "Network Devices" (lines 214-238): the device is moved
-/// into the container's network namespace under its new `name`, keeps its
-/// global address and is up; a runtime that cannot do it MUST fail create
-/// rather than ignore `netDevices` (runtime.md "Create").
+/// into the container's network namespace under its new `name` (line 219),
+/// keeps its permanent global address (232) and is up (238).
 #[test]
 fn net_device_moved_into_container() {
     if skip_on_runc("runc 1.1.5 predates netDevices") {
@@ -277,13 +276,71 @@ fn net_device_moved_into_container() {
         "ip -o addr show ctr0; ip -o link show ctr0; true",
     ]);
     b.linux()["netDevices"] = json!({ (veth.a.clone()): { "name": "ctr0" } });
-    let (id, out) = run_raw(&sb, &b);
-    if !out.success() {
-        sb.assert_nothing_left(&id, &out);
+    let (_, out) = run_raw(&sb, &b);
+    let out = out.ok();
+    assert!(out.stdout.contains("10.213.7.1/24"), "{out}");
+    assert!(
+        out.stdout
+            .lines()
+            .any(|l| l.contains("ctr0") && l.contains("<") && l.contains(",UP")),
+        "{out}"
+    );
+    // Gone from the host while the namespace lived; the namespace is gone
+    // now, and a veth end dies with it.
+    assert!(!Path::new(&format!("/sys/class/net/{}", veth.a)).exists());
+}
+
+/// config-linux.md "Network Devices" (lines 224-228): the runtime MUST
+/// check the move is possible: a name already in the container namespace
+/// is an error (here `lo`, which every new network namespace has) and the
+/// device stays where it was; with a `%d` template the move is allowed and
+/// the kernel picks the name.
+#[test]
+fn net_device_name_clash_and_template() {
+    if skip_on_runc("runc 1.1.5 predates netDevices") {
         return;
     }
-    assert!(out.stdout.contains("10.213.7.1/24"), "{out}");
-    assert!(out.stdout.contains("UP"), "{out}");
+    let sb = Sandbox::new();
+    let veth = Veth::new(&format!("{}t", std::process::id() % 10000));
+    let mut b = sb.bundle(&["true"]);
+    b.linux()["netDevices"] = json!({ (veth.a.clone()): { "name": "lo" } });
+    let id = sb.new_id();
+    let out = sb.create(&id, &b).err();
+    assert!(out.stderr.contains("already exists"), "{out}");
+    sb.assert_nothing_left(&id, &out);
+    assert!(
+        Path::new(&format!("/sys/class/net/{}", veth.a)).exists(),
+        "the device was moved although create failed its check"
+    );
+
+    let mut b = sb.bundle(&["sh", "-c", "ip -o addr show; true"]);
+    b.linux()["netDevices"] = json!({ (veth.a.clone()): { "name": "lo%d" } });
+    let (_, out) = run_raw(&sb, &b);
+    let out = out.ok();
+    assert!(
+        out.stdout
+            .lines()
+            .any(|l| l.contains("lo0") && l.contains("10.213.7.1/24")),
+        "{out}"
+    );
+}
+
+/// config-linux.md "Network Devices" with runtime.md "Create": moving a
+/// device needs a network namespace of the container's own; without one the
+/// config is an error (the host's devices are never rearranged).
+#[test]
+fn net_device_needs_a_network_namespace() {
+    if skip_on_runc("runc 1.1.5 predates netDevices") {
+        return;
+    }
+    let sb = Sandbox::new();
+    let mut b = sb.bundle(&["true"]);
+    b.linux()["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|n| n["type"] != "network");
+    b.linux()["netDevices"] = json!({ "hknone0": {} });
+    create_fails(&sb, &b).err_mentions(&["netDevices"]);
 }
 
 // ---------------------------------------------------------------------------

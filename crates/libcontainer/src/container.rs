@@ -475,6 +475,7 @@ fn create_in(
         cgroup.apply(pid.as_raw())?;
         cgroup.set(&resources_with_default_devices(spec))?;
         crate::faults::stop_at("after-cgroup");
+        move_net_devices(spec, pid)?;
         parent_end
             .send_to_init(ToInit::Proceed)
             .map_err(|e| Error::Process(e.to_string()))?;
@@ -546,6 +547,35 @@ fn create_in(
         id: opts.id.clone(),
         pid,
     })
+}
+
+/// config-linux.md "Network Devices": before the init goes on, move the
+/// configured host devices into its network namespace (the one named by
+/// path, which the init joins next, or the one it was cloned into).
+fn move_net_devices(spec: &Spec, pid: Pid) -> Result<()> {
+    let Some(linux) = spec.linux().as_ref() else {
+        return Ok(());
+    };
+    let Some(devices) = linux.net_devices().as_ref().filter(|d| !d.is_empty()) else {
+        return Ok(());
+    };
+    let path = linux
+        .namespaces()
+        .iter()
+        .flatten()
+        .find(|n| n.typ() == LinuxNamespaceType::Network)
+        .and_then(|n| n.path().clone())
+        .unwrap_or_else(|| PathBuf::from(format!("/proc/{}/ns/net", pid.as_raw())));
+    let ns = fs::File::open(&path).map_err(|source| Error::Io {
+        context: format!("open network namespace {}", path.display()),
+        source,
+    })?;
+    let devices: std::collections::BTreeMap<String, Option<String>> = devices
+        .iter()
+        .map(|(k, v)| (k.clone(), v.name().clone()))
+        .collect();
+    crate::netdev::move_devices(&devices, std::os::fd::AsFd::as_fd(&ns))?;
+    Ok(())
 }
 
 /// The cgroup manager of an existing container.

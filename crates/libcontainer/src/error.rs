@@ -25,6 +25,9 @@ pub enum Error {
     /// Capabilities, rlimits or another process restriction failed.
     #[error(transparent)]
     Security(#[from] SecurityError),
+    /// `linux.netDevices` could not be moved into the container.
+    #[error(transparent)]
+    NetDevice(#[from] crate::netdev::NetDeviceError),
     /// Setting up or starting the container process failed.
     #[error("{0}")]
     Process(String),

@@ -27,6 +27,7 @@ pub mod exec;
 pub mod faults;
 pub mod features;
 pub mod hooks;
+pub mod netdev;
 pub mod ops;
 pub mod process;
 mod recovery;
