@@ -456,6 +456,24 @@ fn cgroup_ownership_follows_the_rules() {
         (0, 0),
         "ro cgroup mount"
     );
+    // Nor without a cgroup namespace of its own (line 347), rw mount or not.
+    let mut b = sb.bundle(&["sleep", "30"]);
+    b.process()["user"] = json!({ "uid": 1000, "gid": 1000 });
+    for m in b.config["mounts"].as_array_mut().unwrap() {
+        if m["type"] == "cgroup" {
+            m["options"] = json!(["nosuid", "noexec", "nodev", "relatime"]);
+        }
+    }
+    b.linux()["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|n| n["type"] != "cgroup");
+    let (id, _) = sb.create_ok(&b);
+    assert_eq!(
+        owner(&format!("/sys/fs/cgroup/{id}")),
+        (0, 0),
+        "no cgroup namespace"
+    );
 }
 
 /// config-linux.md "Allowed Device list" (line 405): entries are applied in
