@@ -1,8 +1,8 @@
-# husk: make demo | make test | make build | make clients | make clients-cgroup2 | make lint
+# husk: make demo | make test | make build | make clients | make clients-cgroup2 | make lint | make examples
 CARGO ?= cargo
 HUSK_RELEASE := target/release/husk
 
-.PHONY: all build release deps demo test unit integration conformance compat lint fmt clients clients-cgroup2 install clean
+.PHONY: all build release deps demo test unit integration conformance compat lint fmt clients clients-cgroup2 install clean examples library-consumer
 
 all: build
 
@@ -22,6 +22,7 @@ demo: deps release
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc -p libcontainer --no-deps
 
 unit:
 	$(CARGO) test --workspace --exclude integration
@@ -39,7 +40,17 @@ conformance: build
 compat: build
 	./tests/runc-compat.sh target/debug/husk
 
-test: deps lint unit integration compat
+# libcontainer's examples and its crate-level doctest, running real
+# containers (root, busybox-static); they check their output and clean up.
+examples: deps
+	CARGO=$(CARGO) ./hack/examples.sh
+
+# A cargo project outside the workspace, depending on libcontainer by path,
+# builds offline and runs examples/run.rs.
+library-consumer: deps
+	CARGO=$(CARGO) ./hack/library-consumer.sh
+
+test: deps lint unit integration compat examples library-consumer
 
 # podman, containerd, Docker and buildah driving the release binary (../shared/clients).
 clients: release

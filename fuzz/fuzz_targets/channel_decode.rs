@@ -4,7 +4,7 @@
 
 use std::sync::OnceLock;
 
-use libcontainer::process::channel::{self, Channel, FromInit};
+use libcontainer::fuzzing::{self as channel, Channel, FromInit};
 use libfuzzer_sys::fuzz_target;
 
 fn pair() -> &'static (Channel, Channel) {

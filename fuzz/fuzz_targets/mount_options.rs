@@ -4,7 +4,7 @@
 //! the config's author chose it, so it is not checked here.)
 #![no_main]
 
-use libcontainer::rootfs::options::parse;
+use libcontainer::fuzzing::parse_mount_options as parse;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

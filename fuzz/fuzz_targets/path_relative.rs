@@ -6,7 +6,7 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path};
 
-use libcontainer::rootfs::resolve::relative;
+use libcontainer::fuzzing::relative;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use libcontainer::spec::{parse_collect, validate};
+use libcontainer::fuzzing::{parse_collect, validate};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

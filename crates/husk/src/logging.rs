@@ -88,7 +88,7 @@ where
             Level::DEBUG => "debug",
             Level::TRACE => "trace",
         };
-        let time = libcontainer::state::rfc3339_nano(std::time::SystemTime::now());
+        let time = libcontainer::rfc3339_nano(std::time::SystemTime::now());
         match self.0 {
             LogFormat::Json => {
                 let line = serde_json::json!({"level": level, "msg": msg.0, "time": time});

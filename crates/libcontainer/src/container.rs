@@ -14,6 +14,7 @@ use std::io::Write;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use nix::sched::CloneFlags;
@@ -26,14 +27,15 @@ use oci_spec::runtime::{
 use serde::Serialize;
 
 use crate::cgroups;
-use crate::error::{Context, Error, Result};
+use crate::error::{Context, Error, ProcessError, Result};
 use crate::hooks::{self, HookKind};
 use crate::process::channel::{self, FromInit, ToInit};
 use crate::process::clone::{clone_process, Forked};
 use crate::process::init::{self, clone_flag, InitContext};
 use crate::security::seccomp;
 use crate::spec::{Bundle, OCI_VERSION};
-use crate::state::{rfc3339_nano, ContainerDir, ContainerState, StateError, StateRoot};
+use crate::state::{rfc3339_nano, ContainerDir, ContainerState, Operation, StateError, StateRoot};
+use crate::syscall::{Host, Syscall};
 
 /// A container's status, as runtime.md defines it (plus runc's `paused`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -88,13 +90,28 @@ pub struct OciState {
     pub owner: String,
 }
 
-/// How to create a container (runc's `create` flags).
+/// How to create a container (runc's `create` flags, plus a spec built in code).
+///
+/// ```
+/// # use libcontainer::CreateOptions;
+/// // From a bundle on disk: <bundle>/config.json.
+/// let from_disk = CreateOptions::new("web", "/var/lib/bundles/web");
+/// // From a spec built in code: no config.json is read.
+/// let from_code = CreateOptions::new("job", "/tmp/job")
+///     .with_spec(oci_spec::runtime::Spec::default());
+/// assert!(from_disk.spec.is_none() && from_code.spec.is_some());
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct CreateOptions {
-    /// Container id.
+    /// Container id (letters, digits, `_ + - .`).
     pub id: String,
-    /// Bundle directory.
+    /// Bundle directory. Without [`spec`](Self::spec), `config.json` is read
+    /// from it; with one, a relative `root.path` is resolved against it. It
+    /// is the bundle [`OciState::bundle`] and the hooks report either way.
     pub bundle: PathBuf,
+    /// A spec built in code, used instead of `<bundle>/config.json`. It goes
+    /// through exactly the checks a config.json holding it would.
+    pub spec: Option<Box<Spec>>,
     /// Unix socket that receives the pty master when `process.terminal` is true.
     pub console_socket: Option<PathBuf>,
     /// File to write the init's pid to.
@@ -107,41 +124,144 @@ pub struct CreateOptions {
     pub preserve_fds: u32,
 }
 
+impl CreateOptions {
+    /// Options for container `id` from the bundle directory `bundle`; the
+    /// other fields are runc's defaults.
+    pub fn new(id: impl Into<String>, bundle: impl Into<PathBuf>) -> Self {
+        CreateOptions {
+            id: id.into(),
+            bundle: bundle.into(),
+            ..Default::default()
+        }
+    }
+
+    /// Use `spec` instead of `<bundle>/config.json`.
+    pub fn with_spec(mut self, spec: Spec) -> Self {
+        self.spec = Some(Box::new(spec));
+        self
+    }
+}
+
 /// A container that `create` made. Dropping it does nothing to the container.
 #[derive(Debug)]
 pub struct Created {
     /// Container id.
     pub id: String,
-    /// Host pid of the init (our child until we exit).
+    /// Host pid of the init. It is a child of the calling process, so the
+    /// caller reaps it: [`Created::wait`], or its own `waitpid`. Until then
+    /// an exited init is a zombie, which [`Runtime::state`] reports `stopped`.
     pub pid: Pid,
 }
 
+impl Created {
+    /// Wait for the container's init to exit and return its exit code
+    /// (128 + the signal number if a signal ended it, as a shell reports it).
+    pub fn wait(&self) -> Result<i32> {
+        wait_exit_code(self.pid)
+    }
+}
+
+/// The standard streams of a new container process: each one given is the
+/// process's fd 0, 1 or 2; each `None` is inherited from the caller. The
+/// runtime closes its copies once the process has them, so the read end of
+/// a pipe given as `stdout` sees end-of-file when the process exits.
+///
+/// Ignored for a process with a terminal (`process.terminal`): it gets the pty.
+#[derive(Debug, Default)]
+pub struct Stdio {
+    /// fd 0.
+    pub stdin: Option<OwnedFd>,
+    /// fd 1.
+    pub stdout: Option<OwnedFd>,
+    /// fd 2.
+    pub stderr: Option<OwnedFd>,
+}
+
+impl Stdio {
+    /// All three inherited from the caller (what [`Runtime::create`] and
+    /// [`Runtime::exec`] use).
+    pub fn inherit() -> Self {
+        Stdio::default()
+    }
+
+    /// Move the given descriptors to `min` or above (close-on-exec), clear of
+    /// fds 0-2 and of the preserved range, so the child's `dup2`s cannot
+    /// overwrite one another.
+    pub(crate) fn raised(self, min: RawFd) -> Result<Stdio> {
+        let up = |fd: Option<OwnedFd>| fd.map(|fd| raise_fd(fd, min)).transpose();
+        Ok(Stdio {
+            stdin: up(self.stdin)?,
+            stdout: up(self.stdout)?,
+            stderr: up(self.stderr)?,
+        })
+    }
+
+    /// In the child, right after the clone: put the streams in place.
+    pub(crate) fn install(&self) -> Result<()> {
+        for (fd, target) in [(&self.stdin, 0), (&self.stdout, 1), (&self.stderr, 2)] {
+            if let Some(fd) = fd {
+                nix::unistd::dup2(fd.as_raw_fd(), target)
+                    .ctx(|| format!("dup2 the given stdio onto fd {target}"))?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// A state root and the operations on the containers in it.
+///
+/// A `Runtime` holds no open files and no global state: any number may
+/// exist, for the same or different roots, in any threads. Operations on one
+/// container are serialised by a lock file in its state directory, also
+/// against other processes (e.g. the `husk` binary) using the same root.
 #[derive(Debug, Clone)]
 pub struct Runtime {
     pub(crate) root: StateRoot,
+    pub(crate) sys: Arc<dyn Syscall>,
 }
 
 impl Runtime {
-    /// Containers live under `root` (e.g. `/run/husk`).
+    /// Containers live under `root` (e.g. `/run/husk`), created (mode 0700)
+    /// when the first container is.
     pub fn new(root: impl Into<PathBuf>) -> Self {
         Runtime {
             root: StateRoot::new(root),
+            sys: Arc::new(Host),
         }
     }
 
-    /// runtime.md "create": build the container from `opts.bundle` and leave it `created`.
-    #[tracing::instrument(level = "debug", skip(self, opts), fields(id = %opts.id))]
+    /// A runtime whose host operations go to `sys` (the unit tests' double).
+    #[cfg(test)]
+    pub(crate) fn with_syscall(root: impl Into<PathBuf>, sys: Arc<dyn Syscall>) -> Self {
+        Runtime {
+            root: StateRoot::new(root),
+            sys,
+        }
+    }
+
+    /// runtime.md "create": build the container from `opts.bundle` (or
+    /// `opts.spec`) and leave it `created`: its init waits in its namespaces
+    /// and cgroup until [`start`](Self::start). Its stdio is the caller's.
     pub fn create(&self, opts: &CreateOptions) -> Result<Created> {
+        self.create_with_stdio(opts, Stdio::inherit())
+    }
+
+    /// [`create`](Self::create), with the init's stdin, stdout and stderr
+    /// (and so the container program's) given by `stdio`.
+    #[tracing::instrument(level = "debug", skip_all, fields(id = %opts.id))]
+    pub fn create_with_stdio(&self, opts: &CreateOptions, stdio: Stdio) -> Result<Created> {
         crate::state::validate_id(&opts.id)?;
         // Every config check runs here, before anything exists; `husk validate` runs the same.
         let crate::spec::Checked {
             bundle,
             seccomp: filter,
-        } = crate::spec::load_checked(&opts.bundle, Some(&opts.id))?;
+        } = tracing::debug_span!("check").in_scope(|| match &opts.spec {
+            Some(spec) => crate::spec::check_spec(&opts.bundle, spec, Some(&opts.id)),
+            None => crate::spec::load_checked(&opts.bundle, Some(&opts.id)),
+        })?;
         let dir = self.root.create(&opts.id)?;
         crate::faults::stop_at("after-state-dir");
-        match create_in(&dir, &bundle, opts, filter) {
+        match self.create_in(&dir, &bundle, opts, filter, stdio) {
             Ok(created) => Ok(created),
             Err(e) => {
                 let _ = dir.remove();
@@ -151,31 +271,19 @@ impl Runtime {
     }
 
     /// runtime.md "start": run the user program of a `created` container.
+    /// Returns once it is exec'd (and the poststart hooks ran).
     #[tracing::instrument(level = "debug", skip(self))]
     pub fn start(&self, id: &str) -> Result<()> {
         let dir = self.root.open(id)?;
         let state = dir.load()?;
-        match status_of(&dir, &state) {
+        match self.status_of(&dir, &state) {
             Status::Created => {}
-            Status::Stopped => {
-                return Err(StateError::WrongStatus(format!(
-                    "cannot start a container that has stopped: {id}"
-                ))
-                .into())
-            }
-            s => {
-                return Err(StateError::WrongStatus(format!(
-                    "cannot start an already {s} container: {id}"
-                ))
-                .into())
-            }
+            status => return Err(wrong_status(id, Operation::Start, status)),
         }
         if state.config.process().is_none() {
-            return Err(Error::Process(format!(
-                "cannot start container {id}: config.json has no process"
-            )));
+            return Err(ProcessError::NoProcess { id: id.into() }.into());
         }
-        release_init(&dir, &state)?;
+        self.release_init(&dir, &state)?;
         if let Some(list) = state
             .config
             .hooks()
@@ -185,54 +293,62 @@ impl Runtime {
             // The state of the container the start operation just started:
             // `running`, with the init's pid, even if a short program (`true`)
             // has already exited by the time the hooks run (crun alike).
-            let mut started = oci_state(&dir, &state);
+            let mut started = self.oci_state(&dir, &state);
             started.status = Status::Running;
             started.pid = state.pid;
             let json = state_json(&started);
             // runtime.md "Lifecycle" 9: a failed poststart hook is an error and stops the container.
             if let Err(e) = hooks::run_all(HookKind::Poststart, list, &json) {
-                let _ = kill_and_wait(&state);
-                return Err(Error::Process(e.to_string()));
+                let _ = self.kill_and_wait(&state);
+                return Err(ProcessError::Hook(e).into());
             }
         }
         Ok(())
     }
 
-    /// runtime.md "state".
+    /// runtime.md "state": the container's state, its status derived from
+    /// the live process and cgroup.
+    #[tracing::instrument(level = "debug", skip(self))]
     pub fn state(&self, id: &str) -> Result<OciState> {
         let dir = self.root.open(id)?;
         let state = dir.load()?;
-        Ok(oci_state(&dir, &state))
+        Ok(self.oci_state(&dir, &state))
     }
 
-    /// runtime.md "kill": send `signal` to the init, or with `all` to every process in the cgroup.
+    /// runtime.md "kill": send `signal` to the init, or with `all` to every
+    /// process in the container's cgroup. SIGKILL also thaws a paused
+    /// container (a frozen task cannot act on it).
     #[tracing::instrument(level = "debug", skip(self))]
     pub fn kill(&self, id: &str, signal: Signal, all: bool) -> Result<()> {
         let dir = self.root.open(id)?;
         let state = dir.load()?;
-        let status = status_of(&dir, &state);
+        let status = self.status_of(&dir, &state);
         if all {
-            let cg = cgroup_of(&state)?;
+            let cg = self.cgroup_of(&state)?;
             for pid in cg.pids()? {
-                let _ = signal::kill(Pid::from_raw(pid), signal);
+                // One may exit between the listing and the signal.
+                let _ = self.sys.kill(Pid::from_raw(pid), signal);
             }
             if signal == Signal::SIGKILL {
-                thaw_if_frozen(&state);
+                self.thaw_if_frozen(&state);
             }
             return Ok(());
         }
         if status == Status::Stopped {
-            return Err(StateError::WrongStatus("container not running".into()).into());
+            return Err(wrong_status(id, Operation::Kill, status));
         }
-        signal::kill(Pid::from_raw(state.pid), signal)
+        self.sys
+            .kill(Pid::from_raw(state.pid), signal)
             .ctx(|| format!("send {signal} to container {id} (pid {})", state.pid))?;
         if signal == Signal::SIGKILL && status == Status::Paused {
-            thaw_if_frozen(&state);
+            self.thaw_if_frozen(&state);
         }
         Ok(())
     }
 
-    /// runtime.md "delete": remove a stopped (or, with `force`, any) container.
+    /// runtime.md "delete": remove a stopped (or, with `force`, any)
+    /// container: its cgroup, its state, and (outside a mount namespace of
+    /// its own) its mounts; then the poststop hooks.
     #[tracing::instrument(level = "debug", skip(self))]
     pub fn delete(&self, id: &str, force: bool) -> Result<()> {
         let dir = match self.root.open(id) {
@@ -246,26 +362,22 @@ impl Runtime {
             dir => dir?,
         };
         let state = dir.load()?;
-        let status = status_of(&dir, &state);
+        let status = self.status_of(&dir, &state);
         match status {
             Status::Stopped => {}
             // runtime.md "delete": anything not stopped is an error without --force
             // (runc 1.1 also deletes `created` containers; the spec does not).
             _ if force => {
-                kill_and_wait(&state)?;
+                self.kill_and_wait(&state)?;
                 crate::faults::stop_at("delete-after-kill");
             }
-            s => {
-                return Err(StateError::WrongStatus(format!(
-                    "cannot delete container {id} that is not stopped: {s}"
-                ))
-                .into())
-            }
+            s => return Err(wrong_status(id, Operation::Delete, s)),
         }
-        destroy(dir, &state)
+        self.destroy(dir, &state)
     }
 
-    /// Every container under the root.
+    /// runc `list`: the state of every container under the root.
+    #[tracing::instrument(level = "debug", skip(self))]
     pub fn list(&self) -> Result<Vec<OciState>> {
         let mut out = Vec::new();
         crate::recovery::warn_abandoned(&self.root);
@@ -283,13 +395,68 @@ impl Runtime {
     pub fn root(&self) -> &Path {
         self.root.path()
     }
+
+    fn create_in(
+        &self,
+        dir: &ContainerDir,
+        bundle: &Bundle,
+        opts: &CreateOptions,
+        filter: Option<seccomp::Filter>,
+        stdio: Stdio,
+    ) -> Result<Created> {
+        create_in(self.sys.as_ref(), dir, bundle, opts, filter, stdio)
+    }
+
+    pub(crate) fn status_of(&self, dir: &ContainerDir, state: &ContainerState) -> Status {
+        status_of(self.sys.as_ref(), dir, state)
+    }
+
+    pub(crate) fn init_alive(&self, state: &ContainerState) -> bool {
+        init_alive(self.sys.as_ref(), state)
+    }
+
+    pub(crate) fn cgroup_of(&self, state: &ContainerState) -> Result<Box<dyn cgroups::Manager>> {
+        cgroup_of(self.sys.as_ref(), state)
+    }
+
+    fn oci_state(&self, dir: &ContainerDir, state: &ContainerState) -> OciState {
+        oci_state(self.sys.as_ref(), dir, state)
+    }
+
+    fn release_init(&self, dir: &ContainerDir, state: &ContainerState) -> Result<()> {
+        release_init(self.sys.as_ref(), dir, state)
+    }
+
+    fn kill_and_wait(&self, state: &ContainerState) -> Result<()> {
+        kill_and_wait(self.sys.as_ref(), state)
+    }
+
+    fn thaw_if_frozen(&self, state: &ContainerState) {
+        thaw_if_frozen(self.sys.as_ref(), state)
+    }
+
+    fn destroy(&self, dir: ContainerDir, state: &ContainerState) -> Result<()> {
+        destroy(self.sys.as_ref(), dir, state)
+    }
+}
+
+/// `id` cannot do `op` in `status`.
+pub(crate) fn wrong_status(id: &str, operation: Operation, status: Status) -> Error {
+    StateError::WrongStatus {
+        id: id.into(),
+        operation,
+        status,
+    }
+    .into()
 }
 
 fn create_in(
+    sys: &dyn Syscall,
     dir: &ContainerDir,
     bundle: &Bundle,
     opts: &CreateOptions,
     filter: Option<seccomp::Filter>,
+    stdio: Stdio,
 ) -> Result<Created> {
     let spec = &bundle.spec;
     let linux = spec.linux().as_ref();
@@ -307,17 +474,14 @@ fn create_in(
     fs::set_permissions(&fifo, std::os::unix::fs::PermissionsExt::from_mode(0o622))
         .ctx(|| format!("chmod {}", fifo.display()))?;
     let fifo_fd = raise_fd(open_path(&fifo)?, min_fd)?;
+    let stdio = stdio.raised(min_fd)?;
 
     let console_socket = match (
         &opts.console_socket,
         spec.process().as_ref().and_then(|p| p.terminal()),
     ) {
         (Some(path), _) => Some(raise_fd(connect_console(path)?, min_fd)?),
-        (None, Some(true)) => {
-            return Err(Error::Process(
-                "process.terminal is true: --console-socket is required".into(),
-            ))
-        }
+        (None, Some(true)) => return Err(ProcessError::ConsoleSocketRequired.into()),
         _ => None,
     };
 
@@ -391,8 +555,9 @@ fn create_in(
         ),
         None => None,
     };
-    let (parent_end, init_end) = channel::pair().map_err(|e| Error::Process(e.to_string()))?;
+    let (parent_end, init_end) = channel::pair().map_err(ProcessError::from)?;
 
+    let span = tracing::debug_span!("clone").entered();
     // SAFETY: the runtime is single-threaded here, and the child ends in
     // init::run, which never returns.
     let forked =
@@ -401,6 +566,12 @@ fn create_in(
         Forked::Child => {
             dir.forget_lock_in_child();
             drop(parent_end);
+            if let Err(e) = stdio.install() {
+                // The parent reads this once it has sent `Proceed`.
+                let _ = init_end.send_to_parent(&FromInit::Failed(e.to_string()));
+                // SAFETY: _exit skips destructors that belong to the parent's copy.
+                unsafe { libc::_exit(1) }
+            }
             init::run(InitContext {
                 id: &opts.id,
                 spec,
@@ -426,6 +597,8 @@ fn create_in(
     drop(init_end);
     drop(console_socket);
     drop(fifo_fd);
+    drop(stdio);
+    drop(span);
 
     // runtime.md "Lifecycle" 3-5: a failure here stops and destroys the
     // container, then the poststop hooks run.
@@ -465,23 +638,27 @@ fn create_in(
         crate::faults::stop_at("after-clone");
         crate::recovery::Unfinished {
             pid: pid.as_raw(),
-            pid_start_time: start_time(pid.as_raw()).unwrap_or(0),
+            pid_start_time: start_time(sys, pid.as_raw()).unwrap_or(0),
             ..unfinished.clone()
         }
         .note(dir)?;
         if flags.contains(CloneFlags::CLONE_NEWUSER) {
             write_id_maps(pid, spec)?;
         }
-        cgroup.apply(pid.as_raw())?;
-        cgroup.set(&resources_with_default_devices(spec))?;
+        tracing::debug_span!("cgroup").in_scope(|| -> Result<()> {
+            cgroup.apply(pid.as_raw())?;
+            cgroup.set(&resources_with_default_devices(spec))?;
+            Ok(())
+        })?;
         crate::faults::stop_at("after-cgroup");
         if let Some(uid) = cgroup_owner(spec) {
             cgroup.delegate_to(uid)?;
         }
         move_net_devices(spec, pid)?;
+        let _init = tracing::debug_span!("init", pid = pid.as_raw()).entered();
         parent_end
             .send_to_init(ToInit::Proceed)
-            .map_err(|e| Error::Process(e.to_string()))?;
+            .map_err(ProcessError::from)?;
         loop {
             match parent_end.recv_from_init_with_fd() {
                 Ok((FromInit::Ready, _)) => return Ok(()),
@@ -491,7 +668,7 @@ fn create_in(
                     }
                 }
                 Ok((FromInit::SeccompListener, None)) => {
-                    return Err(Error::Process("init sent no seccomp listener".into()))
+                    return Err(ProcessError::NoSeccompListener.into())
                 }
                 Ok((FromInit::RunCreateRuntimeHooks, _)) => {
                     // prestart runs after create's step 2 (runtime.md: "created");
@@ -518,27 +695,32 @@ fn create_in(
                         ),
                     ] {
                         if let Some(list) = list {
-                            hooks::run_all(kind, list, &json)
-                                .map_err(|e| Error::Process(e.to_string()))?;
+                            let _hooks =
+                                tracing::debug_span!("hooks", kind = kind.name()).entered();
+                            hooks::run_all(kind, list, &json).map_err(ProcessError::from)?;
                         }
                     }
                     parent_end
                         .send_to_init(ToInit::HooksDone)
-                        .map_err(|e| Error::Process(e.to_string()))?;
+                        .map_err(ProcessError::from)?;
                 }
-                Ok((FromInit::Failed(msg), _)) => return Err(Error::Process(msg)),
-                Err(e) => {
+                Ok((FromInit::Failed(message), _)) => {
+                    return Err(ProcessError::Init { message }.into())
+                }
+                Err(channel) => {
                     let status = waitpid(pid, None).ok();
-                    return Err(Error::Process(format!(
-                        "container init exited before it was ready ({e}; {status:?})"
-                    )));
+                    return Err(ProcessError::InitDied {
+                        channel,
+                        status: format!("{status:?}"),
+                    }
+                    .into());
                 }
             }
         }
     };
     outside().map_err(abort)?;
     crate::faults::stop_at("before-state-save");
-    state.pid_start_time = start_time(pid.as_raw()).unwrap_or(0);
+    state.pid_start_time = start_time(sys, pid.as_raw()).unwrap_or(0);
     state.cgroup = Some(cgroup.state());
     dir.save(&state).map_err(|e| abort(e.into()))?;
     crate::recovery::finished(dir);
@@ -617,13 +799,13 @@ fn move_net_devices(spec: &Spec, pid: Pid) -> Result<()> {
 }
 
 /// The cgroup manager of an existing container.
-pub(crate) fn cgroup_of(state: &ContainerState) -> Result<Box<dyn cgroups::Manager>> {
+fn cgroup_of(sys: &dyn Syscall, state: &ContainerState) -> Result<Box<dyn cgroups::Manager>> {
     match &state.cgroup {
-        Some(cg) => Ok(cgroups::manager_from_state(cg)?),
-        None => Err(Error::Process(format!(
-            "container {} has no cgroup recorded",
-            state.id
-        ))),
+        Some(cg) => Ok(sys.cgroup(cg)?),
+        None => Err(ProcessError::NoCgroup {
+            id: state.id.clone(),
+        }
+        .into()),
     }
 }
 
@@ -651,7 +833,7 @@ fn send_seccomp_state(
     })
     .to_string();
     crate::process::console::send_fd(agent.as_raw_fd(), listener.as_raw_fd(), msg.as_bytes())
-        .map_err(|e| Error::Process(format!("linux.seccomp.listenerPath: {e}")))?;
+        .map_err(|e| ProcessError::SeccompAgent(Box::new(e)))?;
     // One state per connection: close our end so the agent sees the end of it.
     let _ = agent.shutdown(std::net::Shutdown::Write);
     Ok(())
@@ -686,8 +868,13 @@ pub(crate) fn connect_console(path: &Path) -> Result<OwnedFd> {
 
 /// Open a namespace file and check it is a namespace of the expected type.
 fn open_ns(path: &Path, typ: LinuxNamespaceType) -> Result<OwnedFd> {
-    crate::spec::open_namespace(path, typ)
-        .map_err(|e| Error::Process(format!("linux.namespaces: {e}")))
+    crate::spec::open_namespace(path, typ).map_err(|reason| {
+        ProcessError::Namespace {
+            path: path.to_path_buf(),
+            reason,
+        }
+        .into()
+    })
 }
 
 fn write_time_offsets(spec: &Spec) -> Result<()> {
@@ -794,35 +981,29 @@ fn owner_name() -> String {
 }
 
 /// Field 22 of /proc/PID/stat: when the process started, in clock ticks since boot.
-fn start_time(pid: i32) -> Option<u64> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name may contain spaces and parentheses: split after the last ')'.
-    let rest = &stat[stat.rfind(')')? + 2..];
-    rest.split(' ').nth(19)?.parse().ok()
-}
-
-fn process_state(pid: i32) -> Option<char> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    stat[stat.rfind(')')? + 2..].chars().next()
+fn start_time(sys: &dyn Syscall, pid: i32) -> Option<u64> {
+    sys.proc_stat(pid).map(|s| s.start_time)
 }
 
 /// Is the recorded init still alive (and still the same process)?
-pub(crate) fn init_alive(state: &ContainerState) -> bool {
+fn init_alive(sys: &dyn Syscall, state: &ContainerState) -> bool {
     if state.pid <= 0 {
         return false;
     }
-    match process_state(state.pid) {
-        None | Some('Z') | Some('X') => false,
-        Some(_) => start_time(state.pid) == Some(state.pid_start_time),
+    match sys.proc_stat(state.pid) {
+        None => false,
+        Some(s) if matches!(s.state, 'Z' | 'X') => false,
+        Some(s) => s.start_time == state.pid_start_time,
     }
 }
 
-pub(crate) fn status_of(dir: &ContainerDir, state: &ContainerState) -> Status {
-    if !init_alive(state) {
+/// runtime.md "State": the status is derived, never stored.
+fn status_of(sys: &dyn Syscall, dir: &ContainerDir, state: &ContainerState) -> Status {
+    if !init_alive(sys, state) {
         return Status::Stopped;
     }
     // Frozen wins over created, as in runc: `pause` also freezes a created container.
-    if let Ok(cg) = cgroup_of(state) {
+    if let Ok(cg) = cgroup_of(sys, state) {
         if cg.is_frozen().unwrap_or(false) {
             return Status::Paused;
         }
@@ -833,8 +1014,8 @@ pub(crate) fn status_of(dir: &ContainerDir, state: &ContainerState) -> Status {
     Status::Running
 }
 
-fn oci_state(dir: &ContainerDir, state: &ContainerState) -> OciState {
-    let status = status_of(dir, state);
+fn oci_state(sys: &dyn Syscall, dir: &ContainerDir, state: &ContainerState) -> OciState {
+    let status = status_of(sys, dir, state);
     OciState {
         oci_version: state.oci_version.clone(),
         id: state.id.clone(),
@@ -853,12 +1034,12 @@ fn oci_state(dir: &ContainerDir, state: &ContainerState) -> OciState {
 }
 
 /// The state as hooks and `husk state` print it.
-pub fn state_json(state: &OciState) -> String {
+fn state_json(state: &OciState) -> String {
     serde_json::to_string(state).unwrap_or_default()
 }
 
 /// Open the exec fifo and read the init's byte: that lets it `execve`.
-fn release_init(dir: &ContainerDir, state: &ContainerState) -> Result<()> {
+fn release_init(sys: &dyn Syscall, dir: &ContainerDir, state: &ContainerState) -> Result<()> {
     let path = dir.fifo_path();
     // Non-blocking open never waits; then poll, checking that the init is alive,
     // so a dead init cannot hang `start`.
@@ -874,11 +1055,11 @@ fn release_init(dir: &ContainerDir, state: &ContainerState) -> Result<()> {
     loop {
         match nix::poll::poll(&mut pfd, nix::poll::PollTimeout::from(100u16)) {
             Ok(0) | Err(nix::Error::EINTR) => {
-                if !init_alive(state) {
-                    return Err(Error::Process(format!(
-                        "cannot start container {}: its init process has exited",
-                        state.id
-                    )));
+                if !init_alive(sys, state) {
+                    return Err(ProcessError::InitExited {
+                        id: state.id.clone(),
+                    }
+                    .into());
                 }
             }
             Ok(_) => break,
@@ -889,10 +1070,10 @@ fn release_init(dir: &ContainerDir, state: &ContainerState) -> Result<()> {
     let n = nix::unistd::read(fifo.as_raw_fd(), &mut buf).ctx(|| "read exec fifo".into())?;
     fs::remove_file(&path).ctx(|| format!("remove {}", path.display()))?;
     if n == 0 {
-        return Err(Error::Process(format!(
-            "cannot start container {}: its init process has exited",
-            state.id
-        )));
+        return Err(ProcessError::InitExited {
+            id: state.id.clone(),
+        }
+        .into());
     }
     // The init keeps its end open until execve closes it; anything it writes
     // before that is the reason it failed (a startContainer hook, seccomp, exec).
@@ -901,7 +1082,7 @@ fn release_init(dir: &ContainerDir, state: &ContainerState) -> Result<()> {
     loop {
         match nix::poll::poll(&mut pfd, nix::poll::PollTimeout::from(100u16)) {
             Ok(0) | Err(nix::Error::EINTR) => {
-                if !init_alive(state) {
+                if !init_alive(sys, state) {
                     break;
                 }
                 continue;
@@ -917,15 +1098,18 @@ fn release_init(dir: &ContainerDir, state: &ContainerState) -> Result<()> {
         }
     }
     if !why.is_empty() {
-        return Err(Error::Process(String::from_utf8_lossy(&why).into_owned()));
+        return Err(ProcessError::Init {
+            message: String::from_utf8_lossy(&why).into_owned(),
+        }
+        .into());
     }
     Ok(())
 }
 
 /// A cgroup v1 task frozen by `pause` does not act on SIGKILL until thawed
 /// (runc thaws too); call after sending it.
-pub(crate) fn thaw_if_frozen(state: &ContainerState) {
-    if let Ok(cg) = cgroup_of(state) {
+fn thaw_if_frozen(sys: &dyn Syscall, state: &ContainerState) {
+    if let Ok(cg) = cgroup_of(sys, state) {
         if cg.is_frozen().unwrap_or(false) {
             if let Err(e) = cg.thaw() {
                 tracing::warn!("thaw container {} after SIGKILL: {e}", state.id);
@@ -935,8 +1119,8 @@ pub(crate) fn thaw_if_frozen(state: &ContainerState) {
 }
 
 /// SIGKILL the init and wait (it is not our child) until it is gone.
-fn kill_and_wait(state: &ContainerState) -> Result<()> {
-    if !init_alive(state) {
+fn kill_and_wait(sys: &dyn Syscall, state: &ContainerState) -> Result<()> {
+    if !init_alive(sys, state) {
         return Ok(());
     }
     let pid = Pid::from_raw(state.pid);
@@ -952,25 +1136,26 @@ fn kill_and_wait(state: &ContainerState) -> Result<()> {
                 .any(|n| n.typ() == LinuxNamespaceType::Pid && n.path().is_none())
         });
     if !own_pidns {
-        if let Ok(cg) = cgroup_of(state) {
+        if let Ok(cg) = cgroup_of(sys, state) {
             let _ = cg.freeze();
             for p in cg.pids().unwrap_or_default() {
-                let _ = signal::kill(Pid::from_raw(p), Signal::SIGKILL);
+                let _ = sys.kill(Pid::from_raw(p), Signal::SIGKILL);
             }
             let _ = cg.thaw();
         }
     }
-    let _ = signal::kill(pid, Signal::SIGKILL);
-    thaw_if_frozen(state);
+    let _ = sys.kill(pid, Signal::SIGKILL);
+    thaw_if_frozen(sys, state);
     let deadline = Instant::now() + Duration::from_secs(10);
-    while init_alive(state) {
+    while init_alive(sys, state) {
         // Reap it if it happens to be our child (husk run).
         let _ = waitpid(pid, Some(nix::sys::wait::WaitPidFlag::WNOHANG));
         if Instant::now() > deadline {
-            return Err(Error::Process(format!(
-                "container {} (pid {pid}) did not die after SIGKILL",
-                state.id
-            )));
+            return Err(ProcessError::DidNotDie {
+                id: state.id.clone(),
+                pid: state.pid,
+            }
+            .into());
         }
         std::thread::sleep(Duration::from_millis(2));
     }
@@ -978,8 +1163,8 @@ fn kill_and_wait(state: &ContainerState) -> Result<()> {
 }
 
 /// Remove everything the container had: cgroup, state; then poststop hooks.
-fn destroy(dir: ContainerDir, state: &ContainerState) -> Result<()> {
-    let cg = cgroup_of(state)?;
+fn destroy(sys: &dyn Syscall, dir: ContainerDir, state: &ContainerState) -> Result<()> {
+    let cg = cgroup_of(sys, state)?;
     cg.destroy_except(&state.cgroup_preexisting)?;
     crate::faults::stop_at("delete-before-remove");
     let own_mount_ns = state
@@ -994,7 +1179,7 @@ fn destroy(dir: ContainerDir, state: &ContainerState) -> Result<()> {
     }
     let json = state_json(&OciState {
         status: Status::Stopped,
-        ..oci_state(&dir, state)
+        ..oci_state(sys, &dir, state)
     });
     dir.remove()?;
     if let Some(list) = state
@@ -1008,8 +1193,8 @@ fn destroy(dir: ContainerDir, state: &ContainerState) -> Result<()> {
     Ok(())
 }
 
-/// Wait for our child `pid` (the init, for `husk run`) and turn its end into an exit code.
-pub fn wait_exit_code(pid: Pid) -> Result<i32> {
+/// Wait for our child `pid` (an init or an exec'd process) and turn its end into an exit code.
+pub(crate) fn wait_exit_code(pid: Pid) -> Result<i32> {
     loop {
         match waitpid(pid, None) {
             Ok(WaitStatus::Exited(_, code)) => return Ok(code),

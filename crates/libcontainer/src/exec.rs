@@ -9,7 +9,7 @@
 //! program runs and a message means it failed, and why. With `detach` the
 //! caller returns then, and the process is reparented to the caller's
 //! subreaper (containerd-shim, conmon); otherwise the caller waits for its
-//! child ([`crate::container::wait_exit_code`]).
+//! child ([`Execed::wait`]).
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -26,15 +26,17 @@ use oci_spec::runtime::{
 };
 
 use crate::cgroups::{self, CgroupState, Manager};
-use crate::container::{connect_console, init_alive, status_of, write_pid_file, Runtime, Status};
-use crate::error::{Context, Error, Result};
+use crate::container::{
+    connect_console, wait_exit_code, write_pid_file, wrong_status, Runtime, Status, Stdio,
+};
+use crate::error::{Context, Error, ExecError, ProcessError, Result, TtyMismatch};
 use crate::process::channel::{self, ChannelError, FromInit};
 use crate::process::clone::{clone_process, Forked};
 use crate::process::exec::{self as child, ExecContext};
 use crate::process::init::clone_flag;
 use crate::security::seccomp;
 use crate::spec::Problem;
-use crate::state::{ContainerState, StateError};
+use crate::state::{ContainerState, Operation};
 
 /// Where the process to run comes from.
 #[derive(Debug, Clone)]
@@ -71,6 +73,12 @@ pub struct ProcessOverrides {
 }
 
 /// How to exec (runc's `exec` flags).
+///
+/// ```
+/// # use libcontainer::ExecOptions;
+/// let opts = ExecOptions::new("web", ["cat", "/etc/hostname"]);
+/// assert!(!opts.detach);
+/// ```
 #[derive(Debug, Clone)]
 pub struct ExecOptions {
     /// Container id.
@@ -93,11 +101,46 @@ pub struct ExecOptions {
     pub sub_cgroups: Vec<String>,
 }
 
-/// A process `exec` started: our child.
+impl ExecOptions {
+    /// Run `args` in container `id` with the container's own process
+    /// settings (user, env, cwd, capabilities), in the foreground, without a
+    /// terminal: runc's `exec ID ARGS...`.
+    pub fn new<I, S>(id: impl Into<String>, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        ExecOptions {
+            id: id.into(),
+            process: ExecProcess::Config(ProcessOverrides {
+                args: args.into_iter().map(Into::into).collect(),
+                ..Default::default()
+            }),
+            console_socket: None,
+            pid_file: None,
+            detach: false,
+            preserve_fds: 0,
+            ignore_paused: false,
+            sub_cgroups: Vec::new(),
+        }
+    }
+}
+
+/// A process `exec` started: a child of the calling process.
 #[derive(Debug)]
 pub struct Execed {
     /// Host pid.
     pub pid: Pid,
+}
+
+impl Execed {
+    /// Wait for the process to exit and return its exit code (128 + the
+    /// signal number if a signal ended it). Only for a process the caller
+    /// has not detached from (it is the caller's child either way; with
+    /// `detach` the caller usually leaves reaping to its subreaper).
+    pub fn wait(&self) -> Result<i32> {
+        wait_exit_code(self.pid)
+    }
 }
 
 impl Runtime {
@@ -105,22 +148,25 @@ impl Runtime {
     /// (a `paused` one only with `ignore_paused`), in every namespace and the
     /// cgroup of its init, under the container's seccomp profile. Returns
     /// once the program is exec'd; any failure before that is an error with
-    /// the child's reason, and leaves nothing behind.
-    #[tracing::instrument(level = "debug", skip(self, opts), fields(id = %opts.id))]
+    /// the child's reason, and leaves nothing behind. Its stdio is the caller's.
     pub fn exec(&self, opts: &ExecOptions) -> Result<Execed> {
+        self.exec_with_stdio(opts, Stdio::inherit())
+    }
+
+    /// [`exec`](Self::exec), with the process's stdin, stdout and stderr
+    /// given by `stdio` (e.g. the write end of a pipe to collect its output).
+    #[tracing::instrument(level = "debug", skip_all, fields(id = %opts.id))]
+    pub fn exec_with_stdio(&self, opts: &ExecOptions, stdio: Stdio) -> Result<Execed> {
         // Every fd we open must land above the preserved range; with all of
         // it open, the kernel hands out nothing lower.
         check_preserved_fds(opts.preserve_fds)?;
         let dir = self.root.open(&opts.id)?;
         let state = dir.load()?;
-        let status = status_of(&dir, &state);
+        let status = self.status_of(&dir, &state);
         match status {
-            Status::Stopped => return Err(stopped()),
+            Status::Stopped => return Err(stopped(&opts.id)),
             Status::Paused if !opts.ignore_paused => {
-                return Err(StateError::WrongStatus(
-                    "cannot exec in a paused container (use --ignore-paused to override)".into(),
-                )
-                .into())
+                return Err(wrong_status(&opts.id, Operation::Exec, status))
             }
             _ => {}
         }
@@ -142,11 +188,12 @@ impl Runtime {
         // The descriptors name the namespaces of whoever has the pid now:
         // check it is still the init once they are open.
         let ns = Namespaces::open(&state);
-        if !init_alive(&state) {
-            return Err(stopped());
+        if !self.init_alive(&state) {
+            return Err(stopped(&opts.id));
         }
         let ns = ns?;
-        let (parent_end, child_end) = channel::pair().map_err(|e| Error::Process(e.to_string()))?;
+        let stdio = stdio.raised(3 + opts.preserve_fds as i32)?;
+        let (parent_end, child_end) = channel::pair().map_err(ProcessError::from)?;
         let restore = ns.join_for_children()?;
 
         // SAFETY: the runtime is single-threaded, and the child ends in
@@ -156,6 +203,11 @@ impl Runtime {
             Ok(Forked::Child) => {
                 dir.forget_lock_in_child();
                 drop(parent_end);
+                if let Err(e) = stdio.install() {
+                    let _ = child_end.send_to_parent(&FromInit::Failed(e.to_string()));
+                    // SAFETY: _exit skips destructors that belong to the parent's copy.
+                    unsafe { libc::_exit(1) }
+                }
                 child::run(ExecContext {
                     id: &opts.id,
                     no_new_keyring: state.no_new_keyring,
@@ -178,7 +230,7 @@ impl Runtime {
             }
         };
         restore.restore()?;
-        drop((child_end, console_socket, ns.join));
+        drop((child_end, console_socket, ns.join, stdio));
         if status == Status::Paused {
             // The child freezes as it joins the cgroup, until `resume`, which takes this lock.
             drop(dir);
@@ -186,7 +238,7 @@ impl Runtime {
         let failed = |msg: String| -> Error {
             let _ = signal::kill(pid, Signal::SIGKILL);
             let _ = waitpid(pid, None);
-            Error::Process(format!("unable to start container process: {msg}"))
+            ExecError::Start(msg).into()
         };
         match parent_end.recv_from_init() {
             // execve closed the child's end: the program runs.
@@ -207,17 +259,15 @@ impl Runtime {
     }
 }
 
-fn stopped() -> Error {
-    StateError::WrongStatus("cannot exec in a stopped container".into()).into()
+fn stopped(id: &str) -> Error {
+    wrong_status(id, Operation::Exec, Status::Stopped)
 }
 
 /// `--preserve-fds N`: fds 3..3+N must be open (they are the caller's).
 fn check_preserved_fds(n: u32) -> Result<()> {
     for fd in 3..3 + n as i32 {
         if nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_GETFD).is_err() {
-            return Err(Error::Process(format!(
-                "--preserve-fds {n}: fd {fd} is not open"
-            )));
+            return Err(ExecError::PreservedFdNotOpen { count: n, fd }.into());
         }
     }
     Ok(())
@@ -233,12 +283,11 @@ fn build_process(state: &ContainerState, source: &ExecProcess) -> Result<Process
         ),
         ExecProcess::Spec(p) => (from_file((**p).clone(), config), "process".into()),
         ExecProcess::Config(o) => {
-            let base = config.cloned().ok_or_else(|| {
-                Error::Process(format!(
-                    "container {} has no process in its config: use --process",
-                    state.id
-                ))
-            })?;
+            let base = config
+                .cloned()
+                .ok_or_else(|| ExecError::NoProcessInConfig {
+                    id: state.id.clone(),
+                })?;
             (with_overrides(base, o)?, "exec".into())
         }
     };
@@ -249,14 +298,7 @@ fn build_process(state: &ContainerState, source: &ExecProcess) -> Result<Process
     process.set_env(Some(env));
     let problems = check_process(&process, &state.config, &state.bundle);
     if !problems.is_empty() {
-        let text: Vec<String> = problems
-            .iter()
-            .map(|p| {
-                let field = p.path.strip_prefix("process.").unwrap_or(&p.path);
-                format!("{field}: {}", p.message)
-            })
-            .collect();
-        return Err(Error::Process(format!("{origin}: {}", text.join("; "))));
+        return Err(ExecError::InvalidProcess { origin, problems }.into());
     }
     Ok(process)
 }
@@ -264,7 +306,13 @@ fn build_process(state: &ContainerState, source: &ExecProcess) -> Result<Process
 /// Parse a `--process` file, naming the JSON path of a wrong field.
 fn read_process(path: &Path) -> Result<Process> {
     let data = fs::read(path).ctx(|| format!("--process {}", path.display()))?;
-    let bad = |why: String| Error::Process(format!("--process {}: {why}", path.display()));
+    let bad = |reason: String| -> Error {
+        ExecError::ProcessFile {
+            path: path.to_path_buf(),
+            reason,
+        }
+        .into()
+    };
     let mut value: serde_json::Value =
         serde_json::from_slice(&data).map_err(|e| bad(e.to_string()))?;
     let Some(object) = value.as_object_mut() else {
@@ -298,21 +346,18 @@ fn from_file(mut process: Process, config: Option<&Process>) -> Process {
 /// The container's process changed by runc's flags.
 fn with_overrides(mut p: Process, o: &ProcessOverrides) -> Result<Process> {
     if o.args.is_empty() {
-        return Err(Error::Process("process args cannot be empty".into()));
+        return Err(ExecError::EmptyArgs.into());
     }
     p.set_args(Some(o.args.clone()));
     if let Some(cwd) = &o.cwd {
         if !cwd.is_absolute() {
-            return Err(Error::Process(format!(
-                "--cwd {}: must be an absolute path",
-                cwd.display()
-            )));
+            return Err(ExecError::RelativeCwd(cwd.clone()).into());
         }
         p.set_cwd(cwd.clone());
     }
     for var in &o.env {
         if var.split_once('=').is_none_or(|(k, _)| k.is_empty()) {
-            return Err(Error::Process(format!("--env {var:?}: not KEY=VALUE")));
+            return Err(ExecError::BadEnv(var.clone()).into());
         }
     }
     let env = p.env().clone().unwrap_or_default();
@@ -321,7 +366,7 @@ fn with_overrides(mut p: Process, o: &ProcessOverrides) -> Result<Process> {
         let mut caps = p.capabilities().clone().unwrap_or_else(no_capabilities);
         for name in &o.caps {
             let cap: Capability = serde_json::from_value(name.as_str().into())
-                .map_err(|_| Error::Process(format!("--cap {name}: unknown capability")))?;
+                .map_err(|_| ExecError::UnknownCapability(name.clone()))?;
             let add = |set: &Option<Capabilities>| {
                 let mut set = set.clone().unwrap_or_default();
                 set.insert(cap);
@@ -411,17 +456,13 @@ fn check_process(process: &Process, config: &Spec, bundle: &Path) -> Vec<Problem
 /// terminal (runc's rules; in the foreground the caller passes its own, as
 /// husk's CLI does to relay the tty).
 fn check_terminal(process: &Process, opts: &ExecOptions) -> Result<()> {
-    let msg = match (process.terminal() == Some(true), &opts.console_socket) {
-        (true, None) if opts.detach => {
-            "cannot allocate a tty when detached without --console-socket"
-        }
-        (true, None) => "a tty needs a console socket to send the pty to",
-        (false, Some(_)) => {
-            "--console-socket is given but the process has no tty (--tty or process.terminal)"
-        }
+    let mismatch = match (process.terminal() == Some(true), &opts.console_socket) {
+        (true, None) if opts.detach => TtyMismatch::DetachedWithoutSocket,
+        (true, None) => TtyMismatch::NoSocket,
+        (false, Some(_)) => TtyMismatch::SocketWithoutTty,
         _ => return Ok(()),
     };
-    Err(Error::Process(msg.into()))
+    Err(ExecError::Tty(mismatch).into())
 }
 
 /// The container's cgroup, or the sub-cgroup `--cgroup` names (runc's rules:
@@ -430,11 +471,19 @@ fn exec_cgroup(state: &ContainerState, args: &[String]) -> Result<Box<dyn Manage
     let base = state
         .cgroup
         .as_ref()
-        .ok_or_else(|| Error::Process(format!("container {} has no cgroup recorded", state.id)))?;
+        .ok_or_else(|| ProcessError::NoCgroup {
+            id: state.id.clone(),
+        })?;
     if args.is_empty() {
         return Ok(cgroups::manager_from_state(base)?);
     }
-    let bad = |arg: &str, why: &str| Error::Process(format!("--cgroup {arg}: {why}"));
+    let bad = |arg: &str, why: &str| -> Error {
+        ExecError::SubCgroup {
+            arg: arg.into(),
+            reason: why.into(),
+        }
+        .into()
+    };
     let mut subs: Vec<(Option<&str>, PathBuf, &str)> = Vec::new();
     for arg in args {
         let (controllers, path) = match arg.split(':').collect::<Vec<_>>()[..] {

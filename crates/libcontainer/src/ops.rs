@@ -15,9 +15,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::cgroups::stats::{self, OomWatch, Stats};
-use crate::container::{cgroup_of, init_alive, status_of, Runtime, Status};
-use crate::error::{Error, Result};
-use crate::state::{ContainerState, StateError};
+use crate::container::{wrong_status, Runtime, Status};
+use crate::error::{Error, OpsError, ProcessError, Result};
+use crate::state::{ContainerState, Operation};
 
 /// What an `events` line reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -61,11 +61,11 @@ impl Runtime {
     pub fn pause(&self, id: &str) -> Result<()> {
         let dir = self.root.open(id)?;
         let state = dir.load()?;
-        match status_of(&dir, &state) {
+        match self.status_of(&dir, &state) {
             Status::Running | Status::Created => {}
-            _ => return Err(StateError::WrongStatus("container not running".into()).into()),
+            status => return Err(wrong_status(id, Operation::Pause, status)),
         }
-        cgroup_of(&state)?.freeze()?;
+        self.cgroup_of(&state)?.freeze()?;
         Ok(())
     }
 
@@ -74,18 +74,20 @@ impl Runtime {
     pub fn resume(&self, id: &str) -> Result<()> {
         let dir = self.root.open(id)?;
         let state = dir.load()?;
-        if status_of(&dir, &state) != Status::Paused {
-            return Err(StateError::WrongStatus("container not paused".into()).into());
+        match self.status_of(&dir, &state) {
+            Status::Paused => {}
+            status => return Err(wrong_status(id, Operation::Resume, status)),
         }
-        cgroup_of(&state)?.thaw()?;
+        self.cgroup_of(&state)?.thaw()?;
         Ok(())
     }
 
     /// runc `ps`: the host pids of every process in the container's cgroup.
+    #[tracing::instrument(level = "debug", skip(self))]
     pub fn processes(&self, id: &str) -> Result<Vec<i32>> {
         let dir = self.root.open(id)?;
         let state = dir.load()?;
-        Ok(cgroup_of(&state)?.pids()?)
+        Ok(self.cgroup_of(&state)?.pids()?)
     }
 
     /// runc `update`: apply `resources` to a running, paused or created
@@ -100,12 +102,13 @@ impl Runtime {
     pub fn update(&self, id: &str, resources: &LinuxResources) -> Result<()> {
         let dir = self.root.open(id)?;
         let mut state = dir.load()?;
-        if status_of(&dir, &state) == Status::Stopped {
-            return Err(StateError::WrongStatus("container not running".into()).into());
+        let status = self.status_of(&dir, &state);
+        if status == Status::Stopped {
+            return Err(wrong_status(id, Operation::Update, status));
         }
         let change = changed_resources(resources)?;
         tracing::debug!(?change, "update {id}");
-        let cg = cgroup_of(&state)?;
+        let cg = self.cgroup_of(&state)?;
         let old = recorded_resources(&state);
         if let Err(e) = cg.set(&change) {
             let mut back = old;
@@ -129,6 +132,7 @@ impl Runtime {
     }
 
     /// runc `events --stats`: the container's current resource usage.
+    #[tracing::instrument(level = "debug", skip(self))]
     pub fn stats(&self, id: &str) -> Result<Stats> {
         let state = self.live_state(id)?;
         Ok(stats::read(cgroup_state(&state)?)?)
@@ -137,7 +141,9 @@ impl Runtime {
     /// runc `events`: hand `emit` a `stats` event every `interval` and an
     /// `oom` event whenever the memory cgroup runs out of memory, until the
     /// container's init exits or its cgroup is removed. A failed statistics
-    /// read is logged and skipped, as in runc; a failing `emit` ends the stream.
+    /// read is logged and skipped, as in runc; a failing `emit` ends the
+    /// stream with [`Error::Io`].
+    #[tracing::instrument(level = "debug", skip(self, emit))]
     pub fn events(
         &self,
         id: &str,
@@ -145,13 +151,11 @@ impl Runtime {
         mut emit: impl FnMut(&Event) -> std::io::Result<()>,
     ) -> Result<()> {
         if interval.is_zero() {
-            return Err(Error::Process(
-                "duration interval must be greater than 0".into(),
-            ));
+            return Err(OpsError::ZeroInterval.into());
         }
         let state = self.live_state(id)?;
         let cg_state = cgroup_state(&state)?;
-        let cg = cgroup_of(&state)?;
+        let cg = self.cgroup_of(&state)?;
         let mut oom = OomWatch::new(cg_state)?;
         let mut send = |kind, data| {
             let event = Event {
@@ -177,7 +181,7 @@ impl Runtime {
             if ooms > 0 {
                 send(EventKind::Oom, None)?;
             }
-            if !init_alive(&state) {
+            if !self.init_alive(&state) {
                 return Ok(());
             }
             let now = Instant::now();
@@ -198,20 +202,21 @@ impl Runtime {
     fn live_state(&self, id: &str) -> Result<ContainerState> {
         let dir = self.root.open(id)?;
         let state = dir.load()?;
-        if status_of(&dir, &state) == Status::Stopped {
-            return Err(
-                StateError::WrongStatus(format!("container with id {id} is not running")).into(),
-            );
+        let status = self.status_of(&dir, &state);
+        if status == Status::Stopped {
+            return Err(wrong_status(id, Operation::Stats, status));
         }
         Ok(state)
     }
 }
 
 fn cgroup_state(state: &ContainerState) -> Result<&crate::cgroups::CgroupState> {
-    state
-        .cgroup
-        .as_ref()
-        .ok_or_else(|| Error::Process(format!("container {} has no cgroup recorded", state.id)))
+    state.cgroup.as_ref().ok_or_else(|| {
+        ProcessError::NoCgroup {
+            id: state.id.clone(),
+        }
+        .into()
+    })
 }
 
 fn recorded_resources(state: &ContainerState) -> LinuxResources {
@@ -224,11 +229,11 @@ fn recorded_resources(state: &ContainerState) -> LinuxResources {
 }
 
 fn to_json(r: &LinuxResources) -> Result<Value> {
-    serde_json::to_value(r).map_err(|e| Error::Process(format!("linux.resources: {e}")))
+    Ok(serde_json::to_value(r).map_err(OpsError::from)?)
 }
 
 fn from_json(v: Value) -> Result<LinuxResources> {
-    serde_json::from_value(v).map_err(|e| Error::Process(format!("linux.resources: {e}")))
+    Ok(serde_json::from_value(v).map_err(OpsError::from)?)
 }
 
 /// Fields where runc's `update` reads zero (or "") as "unchanged".

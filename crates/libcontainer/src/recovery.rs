@@ -19,8 +19,8 @@ use nix::unistd::Pid;
 use serde::{Deserialize, Serialize};
 
 use crate::cgroups::{self, CgroupState};
-use crate::error::{Context, Error, Result};
-use crate::state::{ContainerDir, StateRoot};
+use crate::error::{Context, ProcessError, Result};
+use crate::state::{ContainerDir, StateError, StateRoot};
 
 const RECORD: &str = "creating.json";
 
@@ -46,7 +46,11 @@ impl Unfinished {
     /// Record this in `dir`, atomically (temp file + rename).
     pub(crate) fn note(&self, dir: &ContainerDir) -> Result<()> {
         let tmp = dir.path.join(".creating.json.tmp");
-        let data = serde_json::to_vec(self).map_err(|e| Error::Process(e.to_string()))?;
+        let data = serde_json::to_vec(self).map_err(|e| StateError::Corrupt {
+            id: dir.id.clone(),
+            path: tmp.clone(),
+            reason: e.to_string(),
+        })?;
         fs::write(&tmp, data).ctx(|| format!("write {}", tmp.display()))?;
         let dst = dir.path.join(RECORD);
         fs::rename(&tmp, &dst).ctx(|| format!("write {}", dst.display()))
@@ -125,9 +129,11 @@ fn take_down(id: &str, rec: &Unfinished) -> Result<()> {
             break;
         }
         if Instant::now() > deadline {
-            return Err(Error::Process(format!(
-                "container {id}: the processes of an interrupted create did not die after SIGKILL"
-            )));
+            return Err(ProcessError::DidNotDie {
+                id: id.into(),
+                pid: rec.pid,
+            }
+            .into());
         }
         std::thread::sleep(Duration::from_millis(2));
     }

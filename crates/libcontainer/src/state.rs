@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::container::Status;
+
 /// The name of the exec fifo inside a container's state directory.
 pub const EXEC_FIFO: &str = "exec.fifo";
 const STATE_FILE: &str = "state.json";
@@ -31,8 +33,15 @@ pub enum StateError {
     #[error("container {0:?} does not exist")]
     NotFound(String),
     /// The operation is not allowed in the container's current status.
-    #[error("{0}")]
-    WrongStatus(String),
+    #[error("{}", wrong_status(.id, *.operation, *.status))]
+    WrongStatus {
+        /// Container id.
+        id: String,
+        /// What was asked.
+        operation: Operation,
+        /// The status the container is in.
+        status: Status,
+    },
     /// The state file is unreadable or corrupt.
     #[error("state of container {id:?} at {path}: {reason}")]
     Corrupt {
@@ -52,6 +61,48 @@ pub enum StateError {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// An operation on an existing container, as [`StateError::WrongStatus`] names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Operation {
+    /// `start`.
+    Start,
+    /// `kill`.
+    Kill,
+    /// `delete` without `force`.
+    Delete,
+    /// `exec`.
+    Exec,
+    /// `pause`.
+    Pause,
+    /// `resume`.
+    Resume,
+    /// `update`.
+    Update,
+    /// `stats` and `events`.
+    Stats,
+}
+
+/// runc's wording for each refusal (clients match on some of it).
+fn wrong_status(id: &str, op: Operation, status: Status) -> String {
+    match (op, status) {
+        (Operation::Start, Status::Stopped) => {
+            format!("cannot start a container that has stopped: {id}")
+        }
+        (Operation::Start, s) => format!("cannot start an already {s} container: {id}"),
+        (Operation::Delete, s) => format!("cannot delete container {id} that is not stopped: {s}"),
+        (Operation::Exec, Status::Paused) => {
+            "cannot exec in a paused container (use --ignore-paused to override)".into()
+        }
+        (Operation::Exec, s) => format!("cannot exec in a {s} container"),
+        (Operation::Resume, _) => "container not paused".into(),
+        (Operation::Stats, _) => format!("container with id {id} is not running"),
+        (Operation::Kill | Operation::Pause | Operation::Update, _) => {
+            "container not running".into()
+        }
+    }
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StateError + '_ {

@@ -30,8 +30,8 @@ pub fn version_text() -> String {
         "husk version {}\ncommit: {}\nspec: {}\nlibseccomp: {}",
         env!("CARGO_PKG_VERSION"),
         env!("HUSK_COMMIT"),
-        libcontainer::spec::OCI_VERSION,
-        libcontainer::security::seccomp::library_version()
+        libcontainer::OCI_VERSION,
+        libcontainer::libseccomp_version()
     )
 }
 

@@ -33,7 +33,7 @@ fn write(path: &Path, config: &Value) -> Result<(), Box<dyn std::error::Error>> 
 fn default_config() -> Value {
     let caps = json!(["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]);
     json!({
-        "ociVersion": libcontainer::spec::OCI_VERSION,
+        "ociVersion": libcontainer::OCI_VERSION,
         "process": {
             "terminal": true,
             "user": {"uid": 0, "gid": 0},

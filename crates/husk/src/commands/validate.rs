@@ -6,7 +6,7 @@ use super::CmdResult;
 use crate::cli::ValidateArgs;
 
 pub fn run(a: &ValidateArgs) -> CmdResult {
-    let problems = libcontainer::spec::check_bundle(&a.bundle);
+    let problems = libcontainer::check_bundle(&a.bundle);
     if problems.is_empty() {
         println!("{}: config.json is valid", a.bundle.display());
         return Ok(0);

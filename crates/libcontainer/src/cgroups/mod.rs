@@ -151,14 +151,16 @@ pub trait Manager: std::fmt::Debug + Send + Sync {
     /// The pids of every process in the container's cgroup and its sub-cgroups.
     /// An already removed cgroup has no processes.
     fn pids(&self) -> Result<Vec<i32>, CgroupError>;
-    /// Remove the container's cgroup (and sub-cgroups) in every hierarchy;
-    /// processes must be gone already. Missing directories are not an error.
+    /// Remove everything of the container's cgroup (tests).
+    #[cfg(test)]
     fn destroy(&self) -> Result<(), CgroupError> {
         self.destroy_except(&[])
     }
-    /// As [`Manager::destroy`], but the directories in `keep` (and what is
-    /// below them) are left alone: cgroups that existed before the container
-    /// was created are not its to remove (runtime.md "Delete").
+    /// Remove the container's cgroup (and sub-cgroups) in every hierarchy;
+    /// processes must be gone already. Missing directories are not an error.
+    /// The directories in `keep` (and what is below them) are left alone:
+    /// cgroups that existed before the container was created are not its to
+    /// remove (runtime.md "Delete").
     fn destroy_except(&self, keep: &[PathBuf]) -> Result<(), CgroupError>;
     /// config-linux.md "Cgroup ownership": hand the container's cgroup to
     /// the host uid `uid` (the directory and the delegation files only). The

@@ -57,11 +57,6 @@ impl V2Manager {
         Ok(V2Manager { path })
     }
 
-    /// The container's cgroup directory.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     fn set_cpuset(&self, cpu: &LinuxCpu) -> Result<(), CgroupError> {
         if let Some(cpus) = cpu.cpus().as_deref().filter(|s| !s.is_empty()) {
             fs::write_field("linux.resources.cpu.cpus", &self.path, "cpuset.cpus", cpus)?;

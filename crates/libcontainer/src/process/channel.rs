@@ -192,6 +192,7 @@ impl Channel {
     }
 
     /// The raw descriptor (to keep it clear of preserved fds).
+    #[cfg(feature = "fuzzing")]
     pub fn as_raw_fd(&self) -> i32 {
         self.fd.as_raw_fd()
     }

@@ -15,7 +15,6 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
-use nix::sys::stat::Mode;
 use oci_spec::runtime::{Mount, Spec};
 
 use crate::error::{Context, Error, Result};
@@ -700,20 +699,6 @@ pub fn apply_sysctl(spec: &Spec) -> Result<()> {
             .map_err(|e| Error::Process(format!("linux.sysctl {key}={value}: {e}")))?;
     }
     Ok(())
-}
-
-/// Make a directory inside the (already pivoted) root; used for cwd.
-pub fn ensure_dir(path: &Path) -> Result<()> {
-    match nix::unistd::mkdir(path, Mode::from_bits_truncate(0o755)) {
-        Ok(()) | Err(nix::Error::EEXIST) => Ok(()),
-        Err(nix::Error::ENOENT) => {
-            if let Some(parent) = path.parent() {
-                ensure_dir(parent)?;
-            }
-            ensure_dir(path)
-        }
-        Err(e) => Err(e).ctx(|| format!("mkdir {}", path.display())),
-    }
 }
 
 #[cfg(test)]

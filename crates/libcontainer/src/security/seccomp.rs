@@ -87,19 +87,25 @@ const OPERATOR_NAMES: &str = "SCMP_CMP_NE, SCMP_CMP_LT, SCMP_CMP_LE, SCMP_CMP_EQ
 /// (`linux.seccomp.syscalls[3].action`), so the user can find it.
 #[derive(Debug, thiserror::Error)]
 pub enum SeccompError {
-    /// A string is not one of the names the spec allows (see [`validate_raw`]).
+    /// A string is not one of the names the spec allows (checked before parsing).
     #[error("{field}: unknown {kind} {value:?} (expected one of: {expected})")]
     UnknownName {
+        /// JSON path of the offending value.
         field: String,
+        /// What kind of name it should be.
         kind: &'static str,
+        /// The value given.
         value: String,
+        /// What is allowed.
         expected: &'static str,
     },
 
-    /// A value has the wrong JSON type (see [`validate_raw`]).
+    /// A value has the wrong JSON type (checked before parsing).
     #[error("{field}: expected {expected}")]
     WrongType {
+        /// JSON path of the offending value.
         field: String,
+        /// What is allowed.
         expected: &'static str,
     },
 
@@ -110,7 +116,9 @@ pub enum SeccompError {
          not with {action}"
     )]
     ErrnoRetNotAllowed {
+        /// JSON path of the offending value.
         field: String,
+        /// The action.
         action: LinuxSeccompAction,
     },
 
@@ -118,19 +126,37 @@ pub enum SeccompError {
     #[error(
         "{field}: {value} is out of range (the errno or trace value is 16 bits, at most 65535)"
     )]
-    ErrnoRetOutOfRange { field: String, value: u32 },
+    ErrnoRetOutOfRange {
+        /// JSON path of the offending value.
+        field: String,
+        /// The value given.
+        value: u32,
+    },
 
     /// The spec: "This field MUST NOT be set if `listenerPath` is not set."
     #[error("{field}: listenerMetadata is set but listenerPath is not")]
-    MetadataWithoutListener { field: String },
+    MetadataWithoutListener {
+        /// JSON path of the offending value.
+        field: String,
+    },
 
+    /// A syscall rule names no syscall.
     #[error("{field}: the list of syscall names is empty; it must name at least one syscall")]
-    EmptyNames { field: String },
+    EmptyNames {
+        /// JSON path of the offending value.
+        field: String,
+    },
 
+    /// A syscall argument index above 5.
     #[error(
         "{field}: argument index {index} is out of range (syscall arguments are numbered 0 to 5)"
     )]
-    ArgIndexOutOfRange { field: String, index: usize },
+    ArgIndexOutOfRange {
+        /// JSON path of the offending value.
+        field: String,
+        /// The argument index given.
+        index: usize,
+    },
 
     /// As in runc: with NOTIFY as default action, every syscall the runtime
     /// makes after loading (reporting the listener fd, execve) would wait for
@@ -140,7 +166,10 @@ pub enum SeccompError {
          after loading the filter would wait for a seccomp agent that does not have the \
          listener yet"
     )]
-    NotifyAsDefault { field: String },
+    NotifyAsDefault {
+        /// JSON path of the offending value.
+        field: String,
+    },
 
     /// As in runc: the init reports the listener fd with `write`, which would
     /// then block forever waiting for the agent.
@@ -148,61 +177,95 @@ pub enum SeccompError {
         "{field}: SCMP_ACT_NOTIFY cannot be used for the write syscall: the runtime needs \
          write to hand the listener fd over, and would wait forever"
     )]
-    NotifyOnWrite { field: String },
+    NotifyOnWrite {
+        /// JSON path of the offending value.
+        field: String,
+    },
 
+    /// This libseccomp or kernel cannot do the action.
     #[error("{field}: {action} is not supported here: {reason}")]
     ActionUnsupported {
+        /// JSON path of the offending value.
         field: String,
+        /// The action.
         action: LinuxSeccompAction,
+        /// Why not.
         reason: String,
     },
 
+    /// An architecture cannot be added to the filter.
     #[error("{field}: architecture {arch} cannot be added to the filter ({reason}): {source}")]
     ArchUnsupported {
+        /// JSON path of the offending value.
         field: String,
+        /// The architecture.
         arch: Arch,
+        /// Why not.
         reason: String,
+        /// libseccomp's error.
         #[source]
         source: libseccomp::error::SeccompError,
     },
 
+    /// This kernel lacks a filter flag.
     #[error("{field}: {flag} is not supported by this kernel")]
     FlagUnsupported {
+        /// JSON path of the offending value.
         field: String,
+        /// The flag.
         flag: LinuxSeccompFilterFlag,
     },
 
+    /// libseccomp refused a rule.
     #[error("{field}: adding the rule for syscall {syscall:?} failed: {source}")]
     AddRule {
+        /// JSON path of the offending value.
         field: String,
+        /// The syscall name.
         syscall: String,
+        /// libseccomp's error.
         #[source]
         source: libseccomp::error::SeccompError,
     },
 
+    /// libseccomp could not create the filter.
     #[error("linux.seccomp.defaultAction: creating a filter with default action {action} failed: {source}")]
     CreateFilter {
+        /// The action.
         action: LinuxSeccompAction,
+        /// libseccomp's error.
         #[source]
         source: libseccomp::error::SeccompError,
     },
 
+    /// The compiled program could not be exported.
     #[error("exporting the compiled seccomp program failed: {0}")]
     Export(String),
 
+    /// The compiled program is longer than the kernel accepts.
     #[error(
         "linux.seccomp: the compiled filter has {len} BPF instructions, more than the kernel's \
          limit of {BPF_MAXINSNS}; use fewer rules or architectures"
     )]
-    ProgramTooLong { len: usize },
+    ProgramTooLong {
+        /// The program's length.
+        len: usize,
+    },
 
+    /// seccomp(2) refused the filter.
     #[error("loading the seccomp filter failed: {errno}{hint}", hint = load_hint(*.errno))]
-    Load { errno: Errno },
+    Load {
+        /// What seccomp(2) returned.
+        errno: Errno,
+    },
 
     /// With `SECCOMP_FILTER_FLAG_TSYNC` the kernel installs nothing and
     /// returns the id of a thread it could not move to the new filter.
     #[error("loading the seccomp filter failed: SECCOMP_FILTER_FLAG_TSYNC could not synchronise thread {tid}")]
-    TsyncFailed { tid: libc::c_long },
+    TsyncFailed {
+        /// The thread id.
+        tid: libc::c_long,
+    },
 }
 
 fn load_hint(errno: Errno) -> &'static str {

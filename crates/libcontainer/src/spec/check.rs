@@ -51,7 +51,32 @@ pub fn load_checked(dir: &Path, id: Option<&str>) -> Result<Checked, ConfigError
     })?;
     let config = path.join("config.json");
     let data = read_config(&config)?;
-    let parsed = parse_collect(&data);
+    check_data(path, config, &data, id)
+}
+
+/// [`load_checked`] for a spec built in code: the same checks on the same
+/// JSON a config.json holding it would have (`dir` is the bundle its
+/// relative root path is resolved against).
+pub fn check_spec(dir: &Path, spec: &Spec, id: Option<&str>) -> Result<Checked, ConfigError> {
+    let path = dir.canonicalize().map_err(|source| ConfigError::Bundle {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let config = path.join("config.json");
+    let data = serde_json::to_vec(spec).map_err(|e| ConfigError::Parse {
+        path: config.clone(),
+        reason: e.to_string(),
+    })?;
+    check_data(path, config, &data, id)
+}
+
+fn check_data(
+    path: PathBuf,
+    config: PathBuf,
+    data: &[u8],
+    id: Option<&str>,
+) -> Result<Checked, ConfigError> {
+    let parsed = parse_collect(data);
     if parsed.spec.is_none()
         && parsed.problems.len() == 1
         && parsed.problems[0].path == "config.json"

@@ -18,8 +18,9 @@ use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::Spec;
 
-pub use check::{check_bundle, load_checked, Checked, MAX_CONFIG_SIZE};
-pub use parse::{parse_collect, Parsed};
+pub use check::{check_bundle, check_spec, load_checked, Checked, MAX_CONFIG_SIZE};
+#[cfg(feature = "fuzzing")]
+pub use parse::parse_collect;
 pub use validate::{open_namespace, validate, Problem};
 
 /// The OCI runtime spec version husk implements and reports.
@@ -84,21 +85,6 @@ pub struct Bundle {
 }
 
 impl Bundle {
-    /// Read `<dir>/config.json`, resolve its paths and run every check on it
-    /// (see [`load_checked`], which also hands back the compiled seccomp filter).
-    pub fn load(dir: &Path) -> Result<Bundle, ConfigError> {
-        load_checked(dir, None).map(|c| c.bundle)
-    }
-
-    /// Use a spec built in code; `dir` is the bundle its relative root path is resolved against.
-    pub fn from_spec(dir: &Path, spec: Spec) -> Result<Bundle, ConfigError> {
-        let problems = validate(&spec, dir);
-        if !problems.is_empty() {
-            return Err(ConfigError::Invalid(problems));
-        }
-        Ok(Bundle::from_checked(dir, spec))
-    }
-
     /// A bundle from a spec that passed the checks.
     fn from_checked(dir: &Path, spec: Spec) -> Bundle {
         let root = spec
@@ -116,15 +102,5 @@ impl Bundle {
             rootfs,
             spec,
         }
-    }
-}
-
-/// Parse config.json text; the error lists every value that could not be
-/// read, with its JSON path ("linux.devices[0].type: unknown variant ...").
-pub fn parse(data: &[u8]) -> Result<Spec, String> {
-    let parsed = parse_collect(data);
-    match parsed.spec {
-        Some(spec) if parsed.problems.is_empty() => Ok(spec),
-        _ => Err(format_problems(&parsed.problems)),
     }
 }
