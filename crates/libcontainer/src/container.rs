@@ -651,9 +651,6 @@ fn create_in(
             Ok(())
         })?;
         crate::faults::stop_at("after-cgroup");
-        if let Some(uid) = cgroup_owner(spec) {
-            cgroup.delegate_to(uid)?;
-        }
         move_net_devices(spec, pid)?;
         let _init = tracing::debug_span!("init", pid = pid.as_raw()).entered();
         parent_end
@@ -731,41 +728,6 @@ fn create_in(
     Ok(Created {
         id: opts.id.clone(),
         pid,
-    })
-}
-
-/// config-linux.md "Cgroup ownership": the host uid that should own the
-/// container's cgroup, or `None` when the rules say to leave it alone. Only
-/// with a new cgroup namespace and a read-write cgroup mount at
-/// /sys/fs/cgroup; the owner is the host uid of `process.user.uid` (through
-/// `uidMappings` with a user namespace; unmapped: left alone), as runc does.
-/// The driver decides the rest (v1 never delegates).
-fn cgroup_owner(spec: &Spec) -> Option<u32> {
-    let linux = spec.linux().as_ref()?;
-    let namespaces = linux.namespaces().as_deref().unwrap_or_default();
-    let new_cgroup_ns = namespaces
-        .iter()
-        .any(|n| n.typ() == LinuxNamespaceType::Cgroup && n.path().is_none());
-    let rw_cgroupfs = spec.mounts().iter().flatten().any(|m| {
-        m.source().as_deref() == Some(Path::new("cgroup"))
-            && m.destination()
-                .components()
-                .eq(Path::new("/sys/fs/cgroup").components())
-            && !m.options().iter().flatten().any(|o| o == "ro")
-    });
-    if !new_cgroup_ns || !rw_cgroupfs {
-        return None;
-    }
-    let uid = spec.process().as_ref().map_or(0, |p| p.user().uid());
-    let userns = namespaces
-        .iter()
-        .any(|n| n.typ() == LinuxNamespaceType::User);
-    if !userns {
-        return Some(uid);
-    }
-    linux.uid_mappings().iter().flatten().find_map(|m| {
-        let offset = uid.checked_sub(m.container_id())?;
-        (offset < m.size()).then(|| m.host_id() + offset)
     })
 }
 

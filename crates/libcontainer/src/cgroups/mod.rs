@@ -162,13 +162,6 @@ pub trait Manager: std::fmt::Debug + Send + Sync {
     /// cgroups that existed before the container was created are not its to
     /// remove (runtime.md "Delete").
     fn destroy_except(&self, keep: &[PathBuf]) -> Result<(), CgroupError>;
-    /// config-linux.md "Cgroup ownership": hand the container's cgroup to
-    /// the host uid `uid` (the directory and the delegation files only). The
-    /// caller decides whether the rules ask for it; on cgroup v1 the spec
-    /// says not to (delegation is not safe there), so v1 does nothing.
-    fn delegate_to(&self, _uid: u32) -> Result<(), CgroupError> {
-        Ok(())
-    }
     /// Every directory of the container's cgroup (one per hierarchy on v1).
     fn directories(&self) -> Vec<PathBuf>;
     /// Those of [`Manager::directories`] that exist now: called before

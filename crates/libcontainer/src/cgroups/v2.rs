@@ -22,22 +22,6 @@ use oci_spec::runtime::{
 use super::paths::is_clean_absolute;
 use super::{devices, fs, v1, CgroupError, CgroupState, Manager};
 
-/// The files of a cgroup its owner may be given (cgroups(7) "delegation"):
-/// the kernel's list, or the spec's fallback when the kernel has none.
-fn delegate_files() -> Vec<String> {
-    match std::fs::read_to_string("/sys/kernel/cgroup/delegate") {
-        Ok(list) => list
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.contains('/'))
-            .map(String::from)
-            .collect(),
-        Err(_) => ["cgroup.procs", "cgroup.subtree_control", "cgroup.threads"]
-            .map(String::from)
-            .to_vec(),
-    }
-}
-
 /// The v2 driver: the container's one directory.
 #[derive(Debug, Clone)]
 pub struct V2Manager {
@@ -439,28 +423,6 @@ impl Manager for V2Manager {
 
     fn directories(&self) -> Vec<PathBuf> {
         vec![self.path.clone()]
-    }
-
-    fn delegate_to(&self, uid: u32) -> Result<(), CgroupError> {
-        let chown = |p: &Path| std::os::unix::fs::chown(p, Some(uid), None);
-        chown(&self.path).map_err(|source| CgroupError::Create {
-            path: self.path.clone(),
-            source,
-        })?;
-        for file in delegate_files() {
-            match chown(&self.path.join(&file)) {
-                Ok(()) => {}
-                // Not every listed file exists in every cgroup: not an error.
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(source) => {
-                    return Err(CgroupError::Create {
-                        path: self.path.join(file),
-                        source,
-                    })
-                }
-            }
-        }
-        Ok(())
     }
 
     fn freeze(&self) -> Result<(), CgroupError> {
