@@ -172,6 +172,11 @@ pub struct ContainerState {
     /// Created with `--no-new-keyring`: `exec` then keeps the caller's keyring too.
     #[serde(default)]
     pub no_new_keyring: bool,
+    /// Rootless and the cgroup was not writable: the container has none
+    /// (`exec` joins none, `kill --all` signals the init, which takes its pid
+    /// namespace with it).
+    #[serde(default)]
+    pub cgroup_skipped: bool,
 }
 
 /// The runtime's state root, e.g. `/run/husk`.
@@ -580,6 +585,7 @@ mod tests {
             annotations: HashMap::new(),
             cgroup: None,
             cgroup_preexisting: Vec::new(),
+            cgroup_skipped: false,
             config: Default::default(),
             no_new_keyring: false,
         };

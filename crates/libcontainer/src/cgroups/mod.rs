@@ -151,8 +151,7 @@ pub trait Manager: std::fmt::Debug + Send + Sync {
     /// The pids of every process in the container's cgroup and its sub-cgroups.
     /// An already removed cgroup has no processes.
     fn pids(&self) -> Result<Vec<i32>, CgroupError>;
-    /// Remove everything of the container's cgroup (tests).
-    #[cfg(test)]
+    /// Remove everything of the container's cgroup (no directory kept).
     fn destroy(&self) -> Result<(), CgroupError> {
         self.destroy_except(&[])
     }
