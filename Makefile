@@ -1,8 +1,8 @@
-# husk: make demo | make test | make build | make clients | make clients-cgroup2 | make lint | make examples
+# husk: make demo | make test | make build | make clients | make clients-cgroup2 | make cri-test | make lint | make examples
 CARGO ?= cargo
 HUSK_RELEASE := target/release/husk
 
-.PHONY: all build release deps demo test unit integration conformance compat lint fmt fuzz bench bench-micro clients clients-cgroup2 test-cgroup2 install clean examples library-consumer
+.PHONY: all build release deps demo test unit integration conformance compat lint fmt fuzz bench bench-micro clients clients-cgroup2 test-cgroup2 cri-test install clean examples library-consumer
 
 all: build
 
@@ -92,6 +92,18 @@ clients-cgroup2: release
 # `make test-cgroup2 RUNTIME=/usr/sbin/runc` runs the integration part against another runtime.
 test-cgroup2: build
 	CGROUP2_VM=$(CGROUP2_VM) CARGO=$(CARGO) ./hack/test-cgroup2.sh $(or $(RUNTIME),target/debug/husk)
+
+# critest (kubernetes-sigs/cri-tools) through a private containerd's CRI plugin,
+# once with handler runc and once with husk, compared per test (docs/CRITEST.md).
+# cri-tools is not built here: CRITEST=/path/to/critest (default: critest in
+# PATH); without it the target says so and does nothing. Results: target/critest/.
+CRITEST ?= $(shell command -v critest 2>/dev/null)
+cri-test: release
+	@if [ -z "$(CRITEST)" ] || [ ! -x "$(CRITEST)" ]; then \
+	  echo "cri-test: SKIPPED: no critest binary (got '$(CRITEST)'); build it as docs/CRITEST.md says and pass CRITEST=/path/to/critest"; \
+	else \
+	  CRITEST_OUT=target/critest ./hack/critest.sh $(CRITEST) $(HUSK_RELEASE); \
+	fi
 
 PREFIX ?= /usr/local
 # The binary, man pages and shell completions (generated from the clap definitions).

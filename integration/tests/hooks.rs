@@ -206,6 +206,29 @@ fn hooks_receive_state_on_stdin() {
     assert!(pid > 1);
 }
 
+/// runtime.md "Lifecycle" 6-7 with config.md "Hooks" (state on stdin): the
+/// poststart hooks get the state of the container `start` has just started,
+/// `running` with the init's pid, even when the program (`true`) is already
+/// gone by then (runtime-tools hooks_stdin checks this; crun alike).
+#[test]
+fn poststart_state_is_running_with_the_init_pid() {
+    if skip_on_runc("runc 1.1.5 runs poststart hooks during create (runc#1710)") {
+        return;
+    }
+    let sb = Sandbox::new();
+    let mut b = sb.bundle(&["true"]);
+    let d = sb.shared_dir(&mut b);
+    b.config["hooks"] = json!({ "poststart": [hook(&recorder(&d, "poststart"))] });
+    let (id, _) = sb.create_ok(&b);
+    let pid = sb.pid_of(&id);
+    sb.start(&id).ok();
+    sb.wait_status(&id, "stopped", T);
+    sb.delete(&id).ok();
+    let st = state_of(&d, "poststart");
+    assert_eq!(st["status"], "running", "{st}");
+    assert_eq!(st["pid"].as_i64(), Some(pid as i64), "{st}");
+}
+
 /// config.md "Hooks": prestart, createRuntime, poststart and poststop MUST
 /// run in the runtime namespace; createContainer and startContainer in the
 /// container namespace.

@@ -3,9 +3,6 @@
 //! or refused), idmapped mounts, consoleSize, capabilities that cannot be
 //! granted, scheduler/ioPriority, hook paths/order/timing and annotations.
 //! Each test names the config.md statement it checks (see docs/CONFORMANCE.md).
-//!
-//! Tests marked `#[ignore]` check a statement husk does not meet yet; they
-//! are reported in docs/CONFORMANCE.md and run with `--ignored`.
 
 use integration::*;
 use serde_json::{json, Value};
@@ -114,9 +111,9 @@ fn missing_oci_version_fails() {
 /// config.md "User" (lines 370-371) `uid`/`gid`, "POSIX process" (272,
 /// 274) rlimit `soft`/`hard`,
 /// "Linux Process" (341) ioPriority `class`: REQUIRED, so a config without
-/// them is invalid and create MUST fail. husk fills in a default instead.
+/// them is invalid and create MUST fail (the typed parser would default
+/// them; husk checks the JSON itself).
 #[test]
-#[ignore = "husk bug (reported): the typed parser defaults uid, gid, rlimit soft/hard and ioPriority.class"]
 fn missing_required_values_with_defaults_fail() {
     if skip_on_runc("runc 1.1.5 fills in the defaults too") {
         return;
@@ -472,20 +469,30 @@ fn console_size_ignored_without_terminal() {
     assert!(!lines[1].starts_with("/dev/pts"), "{out}");
 }
 
-/// config.md "Linux Process" `capabilities` (lines 289-290): a capability
-/// the kernel does not know is logged as a warning and the container still
-/// runs (runtime-tools' process_capabilities_fail predates this text).
+/// config.md "Linux Process" `capabilities` (lines 289-290) read with issue
+/// 5: a name that is no capability at all is an error naming it (a typo must
+/// not silently weaken or change the container), while a real capability the
+/// machine cannot grant is a warning (`ungrantable_capability_is_a_warning`).
+/// runtime-tools' process_capabilities_fail expects the error too.
 #[test]
-#[ignore = "husk bug (reported): an unknown capability name fails config parsing"]
-fn unknown_capability_is_a_warning() {
+fn unknown_capability_is_an_error_naming_it() {
+    if skip_on_runc("runc 1.1.5 warns and goes on") {
+        return;
+    }
     let sb = Sandbox::new();
     let mut b = sb.bundle(&["true"]);
     let caps = ["CAP_KILL", "CAP_HUSK_UNKNOWN"];
     b.process()["capabilities"] = json!({ "bounding": caps, "effective": caps, "permitted": caps });
     let id = sb.new_id();
     b.save_for(Some(&id));
-    let out = sb.cmd(&["run", "--bundle"]).arg(&b.dir).arg(&id).run().ok();
-    assert!(out.stderr.contains("CAP_HUSK_UNKNOWN"), "no warning: {out}");
+    let out = sb.cmd(&["run", "--bundle"]).arg(&b.dir).arg(&id).run();
+    assert!(!out.success(), "an unknown capability was accepted: {out}");
+    assert!(
+        out.stderr.contains("process.capabilities.bounding")
+            && out.stderr.contains("CAP_HUSK_UNKNOWN"),
+        "the error does not name the field and the name: {out}"
+    );
+    sb.assert_nothing_left(&id, &out);
 }
 
 /// config.md "Linux Process" `capabilities` (lines 289-290): a capability
@@ -493,7 +500,6 @@ fn unknown_capability_is_a_warning() {
 /// machine lacks CAP_SYS_RESOURCE) MUST be logged as a warning and SHOULD
 /// NOT fail the container; the process runs without it.
 #[test]
-#[ignore = "husk bug (reported): capset fails with EPERM instead of dropping with a warning"]
 fn ungrantable_capability_is_a_warning() {
     if skip_on_runc("runc 1.1.5 fails with EPERM too") {
         return;
@@ -784,7 +790,6 @@ fn annotation_values_must_be_strings() {
 /// config.md "Annotations" (line 724): keys MUST NOT be empty; an empty key
 /// is an invalid value and create fails.
 #[test]
-#[ignore = "husk bug (reported): an empty annotation key is accepted"]
 fn annotation_key_must_not_be_empty() {
     if skip_on_runc("runc 1.1.5 accepts an empty annotation key") {
         return;

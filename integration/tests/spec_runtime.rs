@@ -269,7 +269,6 @@ fn failed_operations_leave_the_container_unchanged() {
 /// but not created by it MUST NOT be deleted: a cgroup that existed before
 /// `create` (named by cgroupsPath) survives `delete`.
 #[test]
-#[ignore = "husk bug (reported; as runc 1.1.5): delete removes a cgroup it did not create"]
 fn delete_keeps_a_cgroup_it_did_not_create() {
     if skip_on_runc("runc 1.1.5 removes the pre-existing cgroup too") {
         return;

@@ -342,7 +342,13 @@ impl Runtime {
             .as_ref()
             .and_then(|h| h.poststart().as_ref())
         {
-            let json = state_json(&self.oci_state(&dir, &state));
+            // The state of the container the start operation just started:
+            // `running`, with the init's pid, even if a short program (`true`)
+            // has already exited by the time the hooks run (crun alike).
+            let mut started = self.oci_state(&dir, &state);
+            started.status = Status::Running;
+            started.pid = state.pid;
+            let json = state_json(&started);
             // runtime.md "Lifecycle" 9: a failed poststart hook is an error and stops the container.
             if let Err(e) = hooks::run_all(HookKind::Poststart, list, &json) {
                 let _ = self.kill_and_wait(&state);
@@ -607,12 +613,16 @@ fn create_in(
         &opts.id,
         systemd_cgroup,
     )?;
+    // runtime.md "Delete": what the container did not create is not deleted
+    // with it; a cgroup that is already there is joined, and kept.
+    let cgroup_preexisting = cgroup.existing_directories();
     // Before anything exists outside the state dir, so that `delete --force`
     // can undo a create killed from here on (recovery.rs).
     let unfinished = crate::recovery::Unfinished {
         pid: 0,
         pid_start_time: 0,
         cgroup: cgroup.state(),
+        cgroup_preexisting: cgroup_preexisting.clone(),
         rootfs: bundle.rootfs.clone(),
         mount_ns,
     };
@@ -680,7 +690,7 @@ fn create_in(
     let abort = |e: Error| -> Error {
         let _ = signal::kill(pid, Signal::SIGKILL);
         let _ = waitpid(pid, None);
-        let _ = cgroup.destroy();
+        let _ = cgroup.destroy_except(&cgroup_preexisting);
         if !mount_ns {
             let _ = crate::rootfs::unmount_below(&bundle.rootfs);
         }
@@ -705,6 +715,7 @@ fn create_in(
         owner: owner_name(),
         annotations: spec.annotations().clone().unwrap_or_default(),
         cgroup: None,
+        cgroup_preexisting: cgroup_preexisting.clone(),
         config: spec.clone(),
         no_new_keyring: opts.no_new_keyring,
         cgroup_skipped: false,
@@ -744,6 +755,7 @@ fn create_in(
             Ok(())
         })?;
         crate::faults::stop_at("after-cgroup");
+        move_net_devices(spec, pid)?;
         let _init = tracing::debug_span!("init", pid = pid.as_raw()).entered();
         parent_end
             .send_to_init(ToInit::Proceed)
@@ -822,6 +834,35 @@ fn create_in(
         id: opts.id.clone(),
         pid,
     })
+}
+
+/// config-linux.md "Network Devices": before the init goes on, move the
+/// configured host devices into its network namespace (the one named by
+/// path, which the init joins next, or the one it was cloned into).
+fn move_net_devices(spec: &Spec, pid: Pid) -> Result<()> {
+    let Some(linux) = spec.linux().as_ref() else {
+        return Ok(());
+    };
+    let Some(devices) = linux.net_devices().as_ref().filter(|d| !d.is_empty()) else {
+        return Ok(());
+    };
+    let path = linux
+        .namespaces()
+        .iter()
+        .flatten()
+        .find(|n| n.typ() == LinuxNamespaceType::Network)
+        .and_then(|n| n.path().clone())
+        .unwrap_or_else(|| PathBuf::from(format!("/proc/{}/ns/net", pid.as_raw())));
+    let ns = fs::File::open(&path).map_err(|source| Error::Io {
+        context: format!("open network namespace {}", path.display()),
+        source,
+    })?;
+    let devices: std::collections::BTreeMap<String, Option<String>> = devices
+        .iter()
+        .map(|(k, v)| (k.clone(), v.name().clone()))
+        .collect();
+    crate::netdev::move_devices(&devices, std::os::fd::AsFd::as_fd(&ns))?;
+    Ok(())
 }
 
 /// Rootless cgroups: the container's cgroup when we may make it (a
@@ -1280,7 +1321,7 @@ fn kill_and_wait(sys: &dyn Syscall, state: &ContainerState) -> Result<()> {
 /// Remove everything the container had: cgroup, state; then poststop hooks.
 fn destroy(sys: &dyn Syscall, dir: ContainerDir, state: &ContainerState) -> Result<()> {
     if !state.cgroup_skipped {
-        cgroup_of(sys, state)?.destroy()?;
+        cgroup_of(sys, state)?.destroy_except(&state.cgroup_preexisting)?;
     }
     crate::faults::stop_at("delete-before-remove");
     let own_mount_ns = state

@@ -30,6 +30,9 @@ pub enum Error {
     /// Capabilities, rlimits or another process restriction failed.
     #[error(transparent)]
     Security(#[from] SecurityError),
+    /// `linux.netDevices` could not be moved into the container.
+    #[error(transparent)]
+    NetDevice(#[from] crate::netdev::NetDeviceError),
     /// Creating, starting or stopping the container's processes failed.
     #[error(transparent)]
     Lifecycle(#[from] ProcessError),

@@ -220,7 +220,7 @@ fn linux() -> LinuxFeature {
     let mut mounts = MountExtensions::default();
     mounts.set_idmap(Some(idmap));
     let mut net = NetDevices::default();
-    net.set_enabled(Some(false));
+    net.set_enabled(Some(true));
 
     let mut l = LinuxFeature::default();
     l.set_namespaces(Some(NAMESPACES.to_vec()))

@@ -102,6 +102,7 @@ pub mod features;
 mod hooks;
 #[cfg(test)]
 mod lifecycle_tests;
+mod netdev;
 mod ops;
 mod process;
 mod recovery;
@@ -117,6 +118,7 @@ pub use container::{CreateOptions, Created, OciState, Runtime, Status, Stdio};
 pub use error::{Error, ExecError, OpsError, ProcessError, Result, TtyMismatch};
 pub use exec::{ExecOptions, ExecProcess, Execed, ProcessOverrides};
 pub use hooks::HookError;
+pub use netdev::NetDeviceError;
 pub use ops::{Event, EventKind};
 pub use process::channel::ChannelError;
 pub use security::seccomp::SeccompError;

@@ -54,6 +54,7 @@ impl Fixture {
             cgroup: Some(CgroupState::V2 {
                 path: "/sys/fs/cgroup/never-touched".into(),
             }),
+            cgroup_preexisting: Vec::new(),
             // oci-spec's default: its own pid and mount namespaces.
             config: oci_spec::runtime::Spec::default(),
             no_new_keyring: false,

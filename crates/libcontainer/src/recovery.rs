@@ -33,6 +33,9 @@ pub(crate) struct Unfinished {
     pub pid_start_time: u64,
     /// The container's cgroup, which is created after the clone.
     pub cgroup: CgroupState,
+    /// Its directories that existed before create: never removed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cgroup_preexisting: Vec<std::path::PathBuf>,
     /// The rootfs: without a mount namespace the init mounts below it in ours.
     pub rootfs: PathBuf,
     /// Whether the init has a mount namespace of its own.
@@ -134,7 +137,7 @@ fn take_down(id: &str, rec: &Unfinished) -> Result<()> {
         }
         std::thread::sleep(Duration::from_millis(2));
     }
-    cgroup.destroy()?;
+    cgroup.destroy_except(&rec.cgroup_preexisting)?;
     if !rec.mount_ns {
         crate::rootfs::unmount_below(&rec.rootfs)?;
     }

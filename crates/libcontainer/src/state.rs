@@ -163,6 +163,10 @@ pub struct ContainerState {
     pub annotations: HashMap<String, String>,
     /// Where the container's cgroup is, as the cgroup driver needs it later.
     pub cgroup: Option<crate::cgroups::CgroupState>,
+    /// The cgroup directories that existed before `create` (the container
+    /// joined them): `delete` leaves them in place.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cgroup_preexisting: Vec<PathBuf>,
     /// The config.json the container was created from (hooks and process are read from it later).
     pub config: oci_spec::runtime::Spec,
     /// Created with `--no-new-keyring`: `exec` then keeps the caller's keyring too.
@@ -580,6 +584,7 @@ mod tests {
             owner: String::new(),
             annotations: HashMap::new(),
             cgroup: None,
+            cgroup_preexisting: Vec::new(),
             cgroup_skipped: false,
             config: Default::default(),
             no_new_keyring: false,

@@ -141,9 +141,12 @@ pub(crate) mod double {
         fn pids(&self) -> Result<Vec<i32>, CgroupError> {
             Ok(self.0.world().cgroup_pids.clone())
         }
-        fn destroy(&self) -> Result<(), CgroupError> {
+        fn destroy_except(&self, _keep: &[std::path::PathBuf]) -> Result<(), CgroupError> {
             self.0.world().calls.push(Call::Destroy);
             Ok(())
+        }
+        fn directories(&self) -> Vec<std::path::PathBuf> {
+            Vec::new()
         }
         fn freeze(&self) -> Result<(), CgroupError> {
             let mut w = self.0.world();

@@ -171,9 +171,26 @@ pub trait Manager: std::fmt::Debug + Send + Sync {
     /// The pids of every process in the container's cgroup and its sub-cgroups.
     /// An already removed cgroup has no processes.
     fn pids(&self) -> Result<Vec<i32>, CgroupError>;
+    /// Remove everything of the container's cgroup (no directory kept).
+    fn destroy(&self) -> Result<(), CgroupError> {
+        self.destroy_except(&[])
+    }
     /// Remove the container's cgroup (and sub-cgroups) in every hierarchy;
     /// processes must be gone already. Missing directories are not an error.
-    fn destroy(&self) -> Result<(), CgroupError>;
+    /// The directories in `keep` (and what is below them) are left alone:
+    /// cgroups that existed before the container was created are not its to
+    /// remove (runtime.md "Delete").
+    fn destroy_except(&self, keep: &[PathBuf]) -> Result<(), CgroupError>;
+    /// Every directory of the container's cgroup (one per hierarchy on v1).
+    fn directories(&self) -> Vec<PathBuf>;
+    /// Those of [`Manager::directories`] that exist now: called before
+    /// `apply`, the cgroups the container joins rather than creates.
+    fn existing_directories(&self) -> Vec<PathBuf> {
+        self.directories()
+            .into_iter()
+            .filter(|d| d.is_dir())
+            .collect()
+    }
     /// Freeze every process in the cgroup; returns once the kernel reports
     /// the cgroup frozen (`pause`).
     fn freeze(&self) -> Result<(), CgroupError>;
@@ -295,9 +312,10 @@ pub fn manager_from_state(state: &CgroupState) -> Result<Box<dyn Manager>, Cgrou
 /// empty one means the relative path `<id>`, which is runc 1.1's default. `..`
 /// components that would climb above that base are rejected. With
 /// `systemd` (runc's `--systemd-cgroup`), the path is systemd's
-/// `slice:prefix:name` instead (empty: a scope `husk-<id>.scope` in
-/// system.slice), on pure cgroup v2 hosts with systemd; elsewhere this fails
-/// saying so.
+/// `slice:prefix:name` (empty: a scope `husk-<id>.scope` in system.slice),
+/// on pure cgroup v2 hosts with systemd; elsewhere this fails saying so.
+/// Without it, as in runc without `--systemd-cgroup`, that form is just a
+/// relative path (one directory whose name has colons).
 pub fn manager(
     cgroups_path: Option<&str>,
     id: &str,

@@ -237,12 +237,6 @@ pub(crate) fn parse_cgroups_path(path: Option<&str>, id: &str) -> Result<InnerPa
             "contains a NUL byte".into(),
         ));
     }
-    if is_systemd_form(raw) {
-        return Err(CgroupError::Unsupported(format!(
-            "linux.cgroupsPath {raw:?} has the systemd \"slice:prefix:name\" form: pass \
-             --systemd-cgroup, or use a cgroupfs path such as \"/husk/<id>\""
-        )));
-    }
     let absolute = raw.starts_with('/');
     let mut parts: Vec<String> = Vec::new();
     for component in raw.split('/') {
@@ -278,13 +272,6 @@ pub(crate) fn parse_cgroups_path(path: Option<&str>, id: &str) -> Result<InnerPa
     } else {
         InnerPath::Relative(parts)
     })
-}
-
-/// `system.slice:docker:abc` — three colon-separated parts and no slash; a
-/// cgroupfs path of that shape would be an odd choice, and guessing wrong
-/// would put the container somewhere the caller did not mean.
-fn is_systemd_form(raw: &str) -> bool {
-    raw.split(':').count() == 3 && !raw.contains('/')
 }
 
 /// Decide the container's directory in every hierarchy of `layout`.
@@ -506,12 +493,20 @@ mod tests {
     }
 
     #[test]
-    fn systemd_form_is_unsupported() {
-        let err = parse_cgroups_path(Some("system.slice:docker:abc"), "abc").unwrap_err();
-        assert!(matches!(err, CgroupError::Unsupported(_)));
-        assert!(err.to_string().contains("--systemd-cgroup"), "{err}");
-        // A colon in a cgroupfs path is fine.
-        assert!(parse_cgroups_path(Some("/a:b:c/d"), "x").is_ok());
+    fn slice_prefix_name_is_a_relative_cgroupfs_path() {
+        // Without --systemd-cgroup runc 1.1 takes "slice:prefix:name" as a
+        // plain relative path (one directory with colons in its name), and
+        // the spec allows any relative path. containerd's CRI plugin sends
+        // this form whenever the pod's cgroup parent ends in ".slice", even
+        // with the cgroupfs driver (critest does that: issue 14).
+        assert_eq!(
+            parse_cgroups_path(Some("test.slice:cri-containerd:abc"), "abc").unwrap(),
+            InnerPath::Relative(vec!["test.slice:cri-containerd:abc".into()])
+        );
+        assert_eq!(
+            parse_cgroups_path(Some("/a:b:c/d"), "x").unwrap(),
+            InnerPath::Absolute(vec!["a:b:c".into(), "d".into()])
+        );
     }
 
     #[test]

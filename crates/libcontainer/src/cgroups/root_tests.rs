@@ -309,6 +309,8 @@ fn pids_limit() {
     g.manager.set(&res(10)).unwrap();
     assert_eq!(read(&g, "pids", "pids.max"), "10");
     g.manager.set(&res(0)).unwrap();
+    assert_eq!(read(&g, "pids", "pids.max"), "0");
+    g.manager.set(&res(-1)).unwrap();
     assert_eq!(read(&g, "pids", "pids.max"), "max");
 }
 

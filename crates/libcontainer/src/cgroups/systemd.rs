@@ -133,6 +133,10 @@ fn wait_job(bus: &mut Bus, job: &str, what: &str) -> Result<(), CgroupError> {
 }
 
 impl Manager for SystemdManager {
+    fn directories(&self) -> Vec<PathBuf> {
+        vec![self.v2.path().to_path_buf()]
+    }
+
     fn apply(&self, pid: i32) -> Result<(), CgroupError> {
         if self.v2.exists() {
             // The unit is running (exec): the delegated cgroup takes the pid directly.
@@ -167,7 +171,12 @@ impl Manager for SystemdManager {
         self.v2.pids()
     }
 
-    fn destroy(&self) -> Result<(), CgroupError> {
+    fn destroy_except(&self, keep: &[PathBuf]) -> Result<(), CgroupError> {
+        // A transient scope is always the container's own; a kept directory
+        // (one that existed before create) is never stopped or removed.
+        if keep.iter().any(|k| k == self.v2.path()) {
+            return Ok(());
+        }
         if self.v2.exists() {
             // An emptied transient scope is usually gone already; stop it if not.
             let stopped = Bus::system().and_then(|mut bus| {
@@ -197,7 +206,7 @@ impl Manager for SystemdManager {
                 tracing::warn!("stopping {}: {e}; removing its cgroup directly", self.unit);
             }
         }
-        self.v2.destroy()
+        self.v2.destroy_except(keep)
     }
 
     fn freeze(&self) -> Result<(), CgroupError> {

@@ -574,11 +574,14 @@ impl Manager for V1Manager {
         }
     }
 
-    fn destroy(&self) -> Result<(), CgroupError> {
+    fn destroy_except(&self, keep: &[PathBuf]) -> Result<(), CgroupError> {
         // Try every hierarchy before reporting, so one busy directory does not
         // leave the others behind.
         let mut first_err = None;
         for dir in self.dirs() {
+            if keep.iter().any(|k| k == dir) {
+                continue;
+            }
             if let Err(e) = fs::remove_cgroup(dir) {
                 tracing::warn!("{e}");
                 first_err.get_or_insert(e);
@@ -619,6 +622,10 @@ impl Manager for V1Manager {
 
     fn exists(&self) -> bool {
         self.dirs().iter().any(|d| d.exists())
+    }
+
+    fn directories(&self) -> Vec<PathBuf> {
+        self.dirs().into_iter().map(Path::to_path_buf).collect()
     }
 
     fn state(&self) -> CgroupState {
@@ -765,9 +772,12 @@ fn write_maybe_later<T: ToString + Copy>(
     }
 }
 
-/// `pids.max` for `linux.resources.pids.limit`: zero or negative means no limit.
+/// `pids.max` for `linux.resources.pids.limit`: negative means no limit.
+/// Zero is a real limit (config-linux.md "PIDs", spec 1.3: the kernel takes
+/// 0 and runtimes SHOULD too; current runc no longer reads it as "max").
+/// `update` keeps runc's "zero means unchanged" rule before it gets here.
 pub(crate) fn pids_max(limit: i64) -> String {
-    if limit > 0 {
+    if limit >= 0 {
         limit.to_string()
     } else {
         "max".into()
@@ -858,7 +868,7 @@ mod tests {
     #[test]
     fn pids_limit_values() {
         assert_eq!(pids_max(10), "10");
-        assert_eq!(pids_max(0), "max");
+        assert_eq!(pids_max(0), "0");
         assert_eq!(pids_max(-1), "max");
     }
 

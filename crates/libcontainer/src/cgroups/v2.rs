@@ -413,8 +413,15 @@ impl Manager for V2Manager {
         fs::procs_recursive(&self.path)
     }
 
-    fn destroy(&self) -> Result<(), CgroupError> {
+    fn destroy_except(&self, keep: &[PathBuf]) -> Result<(), CgroupError> {
+        if keep.contains(&self.path) {
+            return Ok(());
+        }
         fs::remove_cgroup(&self.path)
+    }
+
+    fn directories(&self) -> Vec<PathBuf> {
+        vec![self.path.clone()]
     }
 
     fn freeze(&self) -> Result<(), CgroupError> {

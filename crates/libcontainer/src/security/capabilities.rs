@@ -61,6 +61,33 @@ pub fn parse(caps: &LinuxCapabilities) -> Result<CapabilitySets, SecurityError> 
     })
 }
 
+/// The `CAP_` name of a capability as the spec types spell it.
+pub fn full_name(c: &oci_spec::runtime::Capability) -> String {
+    let name = c.to_string();
+    if name.starts_with("CAP_") {
+        name
+    } else {
+        format!("CAP_{name}")
+    }
+}
+
+/// The capabilities library's value for a spec capability, if it has one.
+pub fn to_caps(c: &oci_spec::runtime::Capability) -> Option<Capability> {
+    Capability::from_str(&full_name(c)).ok()
+}
+
+/// What a container started by this process can be given: the running
+/// kernel's capabilities that are in this process's bounding set (a child
+/// cannot gain one its parent's bounding set lacks). If the bounding set
+/// cannot be read, every capability the kernel has.
+pub fn grantable() -> CapsHashSet {
+    let supported = caps::runtime::thread_all_supported();
+    match caps::read(None, CapSet::Bounding) {
+        Ok(bounding) => supported.intersection(&bounding).copied().collect(),
+        Err(_) => supported,
+    }
+}
+
 /// Drop from the bounding set everything not in `sets.bounding`. Needs
 /// CAP_SETPCAP, so it runs before the user switch.
 pub fn apply_bounding(sets: &CapabilitySets) -> Result<(), SecurityError> {

@@ -8,7 +8,6 @@
 use std::io::Read;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 use oci_spec::runtime::Spec;
 
@@ -117,7 +116,7 @@ fn check_data(
         });
     }
     let mut problems = parsed.problems.clone();
-    let Some(spec) = parsed.spec.clone() else {
+    let Some(mut spec) = parsed.spec.clone() else {
         return Err(ConfigError::Invalid(problems));
     };
     let namespaces_known = !parsed
@@ -125,9 +124,6 @@ fn check_data(
         .iter()
         .any(|d| d == "linux" || d.starts_with("linux.namespaces"));
     for p in validate_with(&spec, &path, namespaces_known) {
-        add_mapped(&parsed, &mut problems, p);
-    }
-    for p in check_capability_names(&spec) {
         add_mapped(&parsed, &mut problems, p);
     }
     if !problems.iter().any(|p| p.path == "linux.cgroupsPath") {
@@ -156,6 +152,7 @@ fn check_data(
     if !problems.is_empty() {
         return Err(ConfigError::Invalid(problems));
     }
+    drop_ungrantable_capabilities(&mut spec);
     let bundle = Bundle::from_checked(&path, spec);
     Ok(Checked {
         bundle,
@@ -221,40 +218,54 @@ fn read_config(config: &PathBuf) -> Result<Vec<u8>, ConfigError> {
     Ok(data)
 }
 
-/// Names the capabilities library (and so the init) cannot set.
-fn check_capability_names(spec: &Spec) -> Vec<Problem> {
-    let mut out = Vec::new();
-    let Some(caps) = spec
-        .process()
-        .as_ref()
-        .and_then(|p| p.capabilities().as_ref())
-    else {
-        return out;
+/// config.md "Linux Process" `capabilities`: a capability that cannot be
+/// granted MUST be logged as a warning and SHOULD NOT fail the container.
+/// What this runtime cannot grant is what is not in its own bounding set
+/// (the init inherits that set; no capset can add to it) or what the running
+/// kernel does not have: such names are taken out of every set, with a
+/// warning naming them.
+fn drop_ungrantable_capabilities(spec: &mut Spec) {
+    let Some(process) = spec.process_mut().as_mut() else {
+        return;
     };
-    for (set, list) in [
-        ("bounding", caps.bounding()),
-        ("effective", caps.effective()),
-        ("permitted", caps.permitted()),
-        ("inheritable", caps.inheritable()),
-        ("ambient", caps.ambient()),
-    ] {
-        let mut names: Vec<String> = list.iter().flatten().map(|c| c.to_string()).collect();
-        names.sort();
-        for name in names {
-            let full = if name.starts_with("CAP_") {
-                name.clone()
-            } else {
-                format!("CAP_{name}")
-            };
-            if caps::Capability::from_str(&full).is_err() {
-                out.push(Problem::new(
-                    format!("process.capabilities.{set}"),
-                    format!("unknown capability {name:?}"),
-                ));
-            }
-        }
+    let Some(mut caps) = process.capabilities().clone() else {
+        return;
+    };
+    let grantable = crate::security::capabilities::grantable();
+    let mut dropped = std::collections::BTreeSet::new();
+    let mut filter = |set: Option<std::collections::HashSet<oci_spec::runtime::Capability>>| {
+        set.map(|list| {
+            list.into_iter()
+                .filter(|c| {
+                    let ok = crate::security::capabilities::to_caps(c)
+                        .is_some_and(|c| grantable.contains(&c));
+                    if !ok {
+                        dropped.insert(crate::security::capabilities::full_name(c));
+                    }
+                    ok
+                })
+                .collect()
+        })
+    };
+    let bounding = filter(caps.bounding().clone());
+    let effective = filter(caps.effective().clone());
+    let permitted = filter(caps.permitted().clone());
+    let inheritable = filter(caps.inheritable().clone());
+    let ambient = filter(caps.ambient().clone());
+    if dropped.is_empty() {
+        return;
     }
-    out
+    caps.set_bounding(bounding)
+        .set_effective(effective)
+        .set_permitted(permitted)
+        .set_inheritable(inheritable)
+        .set_ambient(ambient);
+    let names: Vec<String> = dropped.into_iter().collect();
+    tracing::warn!(
+        "process.capabilities: ignoring capabilities this runtime cannot grant (not in its bounding set): {}",
+        names.join(", ")
+    );
+    process.set_capabilities(Some(caps));
 }
 
 /// Plan the container's cgroup as `create` will (nothing is created).
@@ -337,7 +348,6 @@ mod tests {
     #[test]
     fn parse_and_value_problems_are_listed_together() {
         let mut v = base();
-        v["process"]["capabilities"] = serde_json::json!({"bounding": ["CAP_TEST"]});
         v["process"]["cwd"] = "relative".into();
         v["mounts"] = serde_json::json!([
             {"destination": 7},
@@ -347,7 +357,6 @@ mod tests {
         let b = TempBundle::new("many", &v);
         let got: Vec<String> = check_bundle(&b.0).into_iter().map(|p| p.path).collect();
         for want in [
-            "process.capabilities.bounding[0]",
             "process.cwd",
             "mounts[0].destination",
             "mounts[1].destination",

@@ -11,6 +11,7 @@
 
 mod check;
 mod parse;
+mod required;
 mod validate;
 
 use std::path::{Path, PathBuf};

@@ -99,7 +99,17 @@ pub fn parse_collect(data: &[u8]) -> Parsed {
                 .push(Problem::from_text("linux.seccomp", &e.to_string()));
         }
     }
+    // REQUIRED members the typed parser would quietly default (a missing
+    // `uid` reads as 0): found on the raw JSON, before any default is taken.
+    out.problems.extend(super::required::missing(&original));
     let mut work = original;
+    // A capability name that is no capability at all (a typo such as
+    // CAP_NET_ADMN) is an error naming it (issues 5 and 10): the config's
+    // author asked for something that does not exist. A real capability this
+    // machine cannot grant is dropped with a warning later (check.rs), as
+    // config.md "Linux Process" asks. The names are cut out of the working
+    // copy so that the typed parse goes on and finds every other problem.
+    out.problems.extend(unknown_capabilities(&mut work));
     for _ in 0..MAX_REPAIRS {
         let err = match serde_path_to_error::deserialize::<_, Spec>(&work) {
             Ok(spec) => {
@@ -178,6 +188,54 @@ fn original_index(index: usize, removed: &[usize]) -> usize {
         }
     }
     orig
+}
+
+/// Remove from `process.capabilities.*` every name that neither the typed
+/// parser nor the capabilities library knows; one problem per such name.
+/// Elements that are not strings are left for the typed parser.
+fn unknown_capabilities(config: &mut Value) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let Some(sets) = config
+        .get_mut("process")
+        .and_then(|p| p.get_mut("capabilities"))
+        .and_then(Value::as_object_mut)
+    else {
+        return problems;
+    };
+    for (set, list) in sets.iter_mut() {
+        let Value::Array(names) = list else { continue };
+        let mut unknown = Vec::new();
+        names.retain(|v| {
+            let Some(name) = v.as_str() else { return true };
+            if capability_is_known(name) {
+                true
+            } else {
+                unknown.push(name.to_string());
+                false
+            }
+        });
+        for name in unknown {
+            problems.push(Problem::new(
+                format!("process.capabilities.{set}"),
+                format!("unknown capability {name:?}"),
+            ));
+        }
+    }
+    problems
+}
+
+/// True if `name` is a capability both the spec types and the capabilities
+/// library (which the init uses to set them) can name.
+fn capability_is_known(name: &str) -> bool {
+    let typed =
+        serde_json::from_value::<oci_spec::runtime::Capability>(Value::String(name.to_string()))
+            .is_ok();
+    let full = if name.starts_with("CAP_") {
+        name.to_string()
+    } else {
+        format!("CAP_{name}")
+    };
+    typed && full.parse::<caps::Capability>().is_ok()
 }
 
 /// `process.args[0]`, `linux.sysctl.net.ipv4.ip_forward`.
@@ -288,14 +346,12 @@ mod tests {
         ]);
         v["process"]["user"]["uid"] = json!(-1);
         v["process"]["rlimits"] = json!([{"type": "RLIMIT_BOGUS", "hard": 1, "soft": 1}]);
-        v["process"]["capabilities"] = json!({"bounding": ["CAP_TEST"]});
         let got = paths(&v);
         for want in [
             "linux.namespaces[0].type",
             "linux.namespaces[2].type",
             "process.user.uid",
             "process.rlimits[0].type",
-            "process.capabilities.bounding[0]",
         ] {
             assert!(got.iter().any(|g| g == want), "{want} missing from {got:?}");
         }
@@ -333,6 +389,45 @@ mod tests {
         assert!(p.touches_dropped("mounts[0]"));
         assert!(p.touches_dropped("mounts"));
         assert!(!p.touches_dropped("mounts[1]"));
+    }
+
+    #[test]
+    fn unknown_capabilities_are_errors_and_parsing_goes_on() {
+        let mut v = base();
+        v["process"]["capabilities"] =
+            json!({"bounding": ["CAP_KILL", "CAP_TEST"], "effective": ["CAP_KILL"]});
+        let p = parse_collect(&serde_json::to_vec(&v).unwrap());
+        assert_eq!(p.problems.len(), 1, "{:?}", p.problems);
+        assert_eq!(p.problems[0].path, "process.capabilities.bounding");
+        assert!(
+            p.problems[0].message.contains("CAP_TEST"),
+            "{:?}",
+            p.problems
+        );
+        let spec = p.spec.unwrap();
+        let caps = spec
+            .process()
+            .as_ref()
+            .unwrap()
+            .capabilities()
+            .as_ref()
+            .unwrap();
+        assert_eq!(caps.bounding().as_ref().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn missing_required_values_are_not_defaulted() {
+        let mut v = base();
+        v["process"]["user"].as_object_mut().unwrap().remove("uid");
+        v["linux"]["resources"] = json!({"devices": [{"access": "rwm"}]});
+        let got = paths(&v);
+        assert_eq!(
+            got,
+            vec![
+                "process.user.uid".to_string(),
+                "linux.resources.devices[0].allow".to_string()
+            ]
+        );
     }
 
     #[test]

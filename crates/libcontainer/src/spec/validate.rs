@@ -96,7 +96,17 @@ pub(crate) fn validate_with(spec: &Spec, bundle: &Path, namespaces_known: bool) 
     check_mounts(spec, bundle, &mut p);
     check_hooks(spec, &mut p);
     check_linux(spec, &mut p);
+    check_annotations(spec, &mut p);
     p.list
+}
+
+/// config.md "Annotations": keys MUST NOT be empty.
+fn check_annotations(spec: &Spec, p: &mut Problems) {
+    if let Some(map) = spec.annotations() {
+        if map.contains_key("") {
+            p.add("annotations", "a key is empty");
+        }
+    }
 }
 
 fn check_version(version: &str, p: &mut Problems) {
@@ -762,14 +772,44 @@ fn check_namespace_needs(spec: &Spec, namespaces: &[LinuxNamespace], p: &mut Pro
     }
 }
 
+/// config-linux.md "Network Devices": names the kernel takes, and a network
+/// namespace of the container's own to move them into.
+fn check_net_devices(
+    linux: &oci_spec::runtime::Linux,
+    devices: &std::collections::HashMap<String, oci_spec::runtime::LinuxNetDevice>,
+    p: &mut Problems,
+) {
+    let mut keys: Vec<&String> = devices.keys().collect();
+    keys.sort();
+    for key in keys {
+        let at = format!("linux.netDevices.{key}");
+        if let Err(e) = crate::netdev::check_name(key, false) {
+            p.add(at.clone(), e);
+        }
+        if let Some(name) = devices[key].name().as_deref().filter(|n| !n.is_empty()) {
+            if let Err(e) = crate::netdev::check_name(name, true) {
+                p.add(format!("{at}.name"), e);
+            }
+        }
+    }
+    let has_netns = linux
+        .namespaces()
+        .iter()
+        .flatten()
+        .any(|n| n.typ() == LinuxNamespaceType::Network);
+    if p.namespaces_known && !has_netns {
+        p.add(
+            "linux.netDevices",
+            "needs a network namespace of the container's own (linux.namespaces has no network entry)",
+        );
+    }
+}
+
 /// Fields husk cannot honour yet: an error, never silently dropped.
 fn check_unsupported(spec: &Spec, p: &mut Problems) {
     if let Some(linux) = spec.linux() {
-        if linux.net_devices().as_ref().is_some_and(|d| !d.is_empty()) {
-            p.add(
-                "linux.netDevices",
-                "moving network devices into the container is not supported yet",
-            );
+        if let Some(devices) = linux.net_devices().as_ref().filter(|d| !d.is_empty()) {
+            check_net_devices(linux, devices, p);
         }
         if linux.intel_rdt().is_some() {
             let why = if Path::new("/sys/fs/resctrl/schemata").exists() {
@@ -914,6 +954,13 @@ mod tests {
         ] {
             assert!(got.iter().any(|g| g == want), "{want} missing from {got:?}");
         }
+    }
+
+    #[test]
+    fn empty_annotation_key_is_refused() {
+        let mut v = base();
+        v["annotations"] = serde_json::json!({"": "x", "org.example": "y"});
+        assert_eq!(problems(v), vec!["annotations"]);
     }
 
     #[test]
