@@ -432,6 +432,12 @@ impl Runtime {
     fn destroy(&self, dir: ContainerDir, state: &ContainerState) -> Result<()> {
         destroy(self.sys.as_ref(), dir, state)
     }
+
+    /// Delete a container whose processes are stopping or gone (after a checkpoint).
+    pub(crate) fn remove_stopped(&self, dir: ContainerDir, state: &ContainerState) -> Result<()> {
+        self.kill_and_wait(state)?;
+        self.destroy(dir, state)
+    }
 }
 
 /// `id` cannot do `op` in `status`.
@@ -838,7 +844,7 @@ fn write_id_maps(pid: Pid, spec: &Spec) -> Result<()> {
 /// runc's rule: the config's device rules, then the devices every container
 /// may use (config-linux.md "Default Devices" plus ptys and tun), then each
 /// device the config creates.
-fn resources_with_default_devices(spec: &Spec) -> LinuxResources {
+pub(crate) fn resources_with_default_devices(spec: &Spec) -> LinuxResources {
     let linux = spec.linux().as_ref();
     let mut res = linux
         .and_then(|l| l.resources().clone())
