@@ -261,30 +261,43 @@ impl Restored {
 /// kernel's features, as `criu check` tests them) succeeds. The error says
 /// why not, e.g. the vdso of a kernel CRIU cannot parse.
 pub fn criu_check() -> Result<()> {
-    let swrk = Swrk::start(&[])?;
-    let req = Req {
-        r#type: ReqType::Check as i32,
-        opts: Some(CriuOpts {
-            images_dir_fd: -1,
-            log_level: Some(0),
+    // CRIU wants an images directory (for its log) even for a check.
+    let tmp = std::env::temp_dir().join(format!("husk-criu-check-{}", std::process::id()));
+    let dir = make_dir(&tmp, "criu check directory")?;
+    let log = tmp.join("check.log");
+    let res = Swrk::start(&[]).map_err(Error::from).and_then(|swrk| {
+        let req = Req {
+            r#type: ReqType::Check as i32,
+            opts: Some(CriuOpts {
+                images_dir_fd: dir.as_raw_fd(),
+                log_file: Some("check.log".into()),
+                log_level: Some(LOG_LEVEL),
+                ..Default::default()
+            }),
             ..Default::default()
-        }),
-        ..Default::default()
-    };
-    let res = swrk.call(&req, None, |_, _, _| Ok(()));
-    swrk.finish();
+        };
+        let res = swrk.call(&req, Some(&log), |_, _, _| Ok(()));
+        swrk.finish();
+        res
+    });
+    drop(dir);
+    let _ = fs::remove_dir_all(&tmp);
     match res {
         Ok(_) => Ok(()),
-        Err(Error::Checkpoint(CheckpointError::Criu { message, errno, .. })) => {
-            Err(CheckpointError::Unavailable {
-                reason: format!(
-                    "`criu check` fails on this kernel{}{}",
-                    errno_text(errno),
-                    msg_text(&message)
-                ),
-            }
-            .into())
+        Err(Error::Checkpoint(CheckpointError::Criu {
+            message, log_tail, ..
+        })) => Err(CheckpointError::Unavailable {
+            reason: format!(
+                "`criu check` fails on this kernel{}{}",
+                msg_text(&message),
+                if log_tail.is_empty() {
+                    String::new()
+                } else {
+                    format!(":\n{log_tail}")
+                }
+            ),
         }
+        .into()),
         Err(e) => Err(e),
     }
 }
