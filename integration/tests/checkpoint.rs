@@ -52,14 +52,59 @@ fn counter_bundle(sb: &Sandbox, prelude: &str, target: &str) -> (Bundle, PathBuf
     (b, shared)
 }
 
+/// Runs the runtime with pipes as stdio, as runc's checkpoint tests and
+/// conmon do: CRIU cannot dump a descriptor of a file on a host mount the
+/// container does not have (the harness's output files, /dev/null), while
+/// pipes are recorded in descriptors.json and handed back on restore. The
+/// pipes are kept in the sandbox's lifetime (leaked on purpose, per test).
+fn with_pipes(sb: &Sandbox, args: &[&std::ffi::OsStr]) -> Result<(), String> {
+    use std::io::Read;
+    let mut child = Command::new(runtime_path())
+        .arg("--root")
+        .arg(&sb.root)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        assert!(Instant::now() < deadline, "runtime {args:?} timed out");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut err = child.stderr.take().unwrap();
+    let fd = err.as_raw_fd();
+    // SAFETY: fcntl on a descriptor we own; the container may hold the write end.
+    unsafe {
+        libc::fcntl(
+            fd,
+            libc::F_SETFL,
+            libc::fcntl(fd, libc::F_GETFL) | libc::O_NONBLOCK,
+        )
+    };
+    let mut text = String::new();
+    let _ = err.read_to_string(&mut text);
+    std::mem::forget(err);
+    std::mem::forget(child.stdin.take());
+    std::mem::forget(child.stdout.take());
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{args:?}: {status}: {text}"))
+    }
+}
+
 fn run_detached(sb: &Sandbox, b: &Bundle, id: &str, extra: &[&str]) {
     b.save_for(Some(id));
-    sb.cmd(&["run", "-d", "--bundle"])
-        .arg(&b.dir)
-        .args(extra)
-        .arg(id)
-        .run()
-        .ok();
+    let mut args: Vec<&std::ffi::OsStr> = vec!["run".as_ref(), "-d".as_ref(), "--bundle".as_ref()];
+    args.push(b.dir.as_os_str());
+    args.extend(extra.iter().map(std::ffi::OsStr::new));
+    args.push(id.as_ref());
+    with_pipes(sb, &args).unwrap();
     sb.track_pid(sb.pid_of(id));
 }
 
@@ -74,7 +119,12 @@ fn lines(path: &Path) -> Vec<u64> {
 #[track_caller]
 fn wait_lines(path: &Path, at_least: usize) {
     let ok = wait_until(Duration::from_secs(20), || lines(path).len() >= at_least);
-    assert!(ok, "{} has fewer than {at_least} lines: {:?}", path.display(), lines(path));
+    assert!(
+        ok,
+        "{} has fewer than {at_least} lines: {:?}",
+        path.display(),
+        lines(path)
+    );
 }
 
 /// The log must be 1, 2, 3, ... with no restart and no repeat.
@@ -95,6 +145,7 @@ fn checkpoint(sb: &Sandbox, id: &str, images: &Path, extra: &[&str]) -> Output {
         .run()
 }
 
+/// `restore -d`, with the harness's output files as stdio (for the error cases).
 fn restore(sb: &Sandbox, b: &Bundle, id: &str, images: &Path, extra: &[&str]) -> Output {
     sb.track_id(id);
     b.save_for(Some(id));
@@ -111,6 +162,22 @@ fn restore(sb: &Sandbox, b: &Bundle, id: &str, images: &Path, extra: &[&str]) ->
         sb.track_pid(sb.pid_of(id));
     }
     out
+}
+
+/// `restore -d` with pipes as stdio (so the container can be checkpointed again); panics on failure.
+#[track_caller]
+fn restore_ok(sb: &Sandbox, b: &Bundle, id: &str, images: &Path, extra: &[&str]) {
+    sb.track_id(id);
+    b.save_for(Some(id));
+    let mut args: Vec<&std::ffi::OsStr> =
+        vec!["restore".as_ref(), "-d".as_ref(), "--image-path".as_ref()];
+    args.push(images.as_os_str());
+    args.push("--bundle".as_ref());
+    args.push(b.dir.as_os_str());
+    args.extend(extra.iter().map(std::ffi::OsStr::new));
+    args.push(id.as_ref());
+    with_pipes(sb, &args).unwrap();
+    sb.track_pid(sb.pid_of(id));
 }
 
 /// Issue 11: checkpoint stops and removes the container (as runc); restore
@@ -132,10 +199,14 @@ fn counter_continues_after_restore_also_under_a_new_id() {
     assert!(!sb.state(&id).success(), "checkpoint left the container");
     let stopped_at = lines(&log).len();
     std::thread::sleep(Duration::from_millis(400));
-    assert_eq!(lines(&log).len(), stopped_at, "still counting after checkpoint");
+    assert_eq!(
+        lines(&log).len(),
+        stopped_at,
+        "still counting after checkpoint"
+    );
     assert!(images.join("descriptors.json").exists());
 
-    restore(&sb, &b, &id, &images, &[]).ok();
+    restore_ok(&sb, &b, &id, &images, &[]);
     assert_eq!(sb.status(&id), "running");
     wait_lines(&log, stopped_at + 3);
     assert_consecutive(&log);
@@ -145,7 +216,7 @@ fn counter_continues_after_restore_also_under_a_new_id() {
     checkpoint(&sb, &id, &images2, &[]).ok();
     let stopped_at = lines(&log).len();
     let id2 = sb.new_id();
-    restore(&sb, &b, &id2, &images2, &[]).ok();
+    restore_ok(&sb, &b, &id2, &images2, &[]);
     assert_eq!(sb.status(&id2), "running");
     wait_lines(&log, stopped_at + 3);
     assert_consecutive(&log);
@@ -206,14 +277,13 @@ fn tty_container_round_trip_with_shell_job() {
     let listener2 = UnixListener::bind(&sock2).unwrap();
     let accept2 = std::thread::spawn(move || receive_fd(&listener2));
     let n = lines(&log).len();
-    restore(
+    restore_ok(
         &sb,
         &b,
         &id,
         &sb.dir.join("img"),
         &["--shell-job", "--console-socket", sock2.to_str().unwrap()],
-    )
-    .ok();
+    );
     let master2 = accept2.join().unwrap();
     let want = format!("tick-{}", n + 2);
     let seen = read_until(&master2, &want, Duration::from_secs(20));
@@ -247,7 +317,7 @@ fn open_file_keeps_its_offset() {
     let img = sb.dir.join("img");
     checkpoint(&sb, &id, &img, &[]).ok();
     let n = lines(&log).len();
-    restore(&sb, &b, &id, &img, &[]).ok();
+    restore_ok(&sb, &b, &id, &img, &[]);
     wait_lines(&log, n + 3);
     assert_consecutive(&log);
     sb.delete_force(&id).ok();
@@ -284,16 +354,27 @@ fn listening_tcp_socket_survives() {
     run_detached(&sb, &b, &id, &[]);
     wait_for_file(&shared.join("up"), Duration::from_secs(10));
     let ask = |id: &str| {
-        sb.cmd(&["exec", id, "sh", "-c", "sleep 0.3; nc -w 3 127.0.0.1 7777 </dev/null"])
-            .run()
+        sb.cmd(&[
+            "exec",
+            id,
+            "sh",
+            "-c",
+            "sleep 0.3; nc -w 3 127.0.0.1 7777 </dev/null",
+        ])
+        .run()
     };
     // Wait until the server listens, then check it answers before and after.
-    assert!(wait_until(Duration::from_secs(10), || ask(&id).stdout.contains("pong")));
+    assert!(wait_until(Duration::from_secs(10), || ask(&id)
+        .stdout
+        .contains("pong")));
     let img = sb.dir.join("img");
     checkpoint(&sb, &id, &img, &[]).ok();
-    restore(&sb, &b, &id, &img, &[]).ok();
+    restore_ok(&sb, &b, &id, &img, &[]);
     let out = ask(&id);
-    assert!(out.stdout.contains("pong"), "no answer after restore: {out}");
+    assert!(
+        out.stdout.contains("pong"),
+        "no answer after restore: {out}"
+    );
     sb.delete_force(&id).ok();
 }
 
@@ -322,7 +403,7 @@ fn established_tcp_connection_survives_with_tcp_established() {
     );
     checkpoint(&sb, &id, &img, &["--tcp-established"]).ok();
     let n = lines(&log).len();
-    restore(&sb, &b, &id, &img, &["--tcp-established"]).ok();
+    restore_ok(&sb, &b, &id, &img, &["--tcp-established"]);
     wait_lines(&log, n + 3);
     assert_consecutive(&log);
     sb.delete_force(&id).ok();
@@ -358,7 +439,11 @@ fn restore_from_corrupt_images_is_a_clear_error() {
     assert!(out.stderr.contains("corrupt"), "{out}");
     sb.assert_nothing_left(&id, &out);
 
-    fs::write(img.join("descriptors.json"), r#"["/dev/null","/dev/null","/dev/null"]"#).unwrap();
+    fs::write(
+        img.join("descriptors.json"),
+        r#"["/dev/null","/dev/null","/dev/null"]"#,
+    )
+    .unwrap();
     fs::write(img.join("inventory.img"), b"\x00garbage, not a CRIU image").unwrap();
     let id = sb.new_id();
     let out = restore(&sb, &b, &id, &img, &[]).err();
@@ -397,7 +482,9 @@ fn checkpoint_of_a_created_container_is_refused() {
 fn receive_fd(listener: &UnixListener) -> File {
     let (conn, _) = listener.accept().unwrap();
     let (_, fds) = recv_with_fds(&conn);
-    let fd = *fds.first().expect("no descriptor sent over the console socket");
+    let fd = *fds
+        .first()
+        .expect("no descriptor sent over the console socket");
     // SAFETY: the descriptor was just received and is ours alone.
     unsafe { File::from_raw_fd(fd) }
 }
@@ -406,7 +493,13 @@ fn receive_fd(listener: &UnixListener) -> File {
 fn read_until(master: &File, needle: &str, timeout: Duration) -> String {
     let fd = master.as_raw_fd();
     // SAFETY: plain fcntl/read on a descriptor we own.
-    unsafe { libc::fcntl(fd, libc::F_SETFL, libc::fcntl(fd, libc::F_GETFL) | libc::O_NONBLOCK) };
+    unsafe {
+        libc::fcntl(
+            fd,
+            libc::F_SETFL,
+            libc::fcntl(fd, libc::F_GETFL) | libc::O_NONBLOCK,
+        )
+    };
     let deadline = Instant::now() + timeout;
     let mut out = Vec::new();
     while Instant::now() < deadline && !String::from_utf8_lossy(&out).contains(needle) {

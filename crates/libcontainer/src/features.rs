@@ -336,6 +336,9 @@ mod tests {
         assert_eq!(v["linux"]["cgroup"]["systemd"], false);
         assert_eq!(v["linux"]["mountExtensions"]["idmap"]["enabled"], false);
         let criu = crate::checkpoint::criu_check().is_ok().to_string();
-        assert_eq!(v["annotations"][ANNOTATION_CHECKPOINT_ENABLED], criu.as_str());
+        assert_eq!(
+            v["annotations"][ANNOTATION_CHECKPOINT_ENABLED],
+            criu.as_str()
+        );
     }
 }

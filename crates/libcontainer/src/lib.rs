@@ -116,7 +116,7 @@ mod syscall;
 
 pub use cgroups::CgroupError;
 pub use checkpoint::{
-    criu_check, CheckpointError, CheckpointOptions, ManageCgroupsMode, Restored, RestoreOptions,
+    criu_check, CheckpointError, CheckpointOptions, ManageCgroupsMode, RestoreOptions, Restored,
     DESCRIPTORS_FILE,
 };
 pub use container::{CreateOptions, Created, OciState, Runtime, Status, Stdio};

@@ -401,8 +401,7 @@ fn external_ns_key(typ: LinuxNamespaceType) -> Option<(&'static str, &'static st
 
 fn is_bind(m: &oci_spec::runtime::Mount) -> bool {
     m.typ().as_deref() == Some("bind")
-        || m
-            .options()
+        || m.options()
             .iter()
             .flatten()
             .any(|o| o == "bind" || o == "rbind")
@@ -791,7 +790,8 @@ impl Runtime {
                 if ns.typ() == LinuxNamespaceType::Network && p.empty_ns.is_some() {
                     continue;
                 }
-                let f = fs::File::open(path).map_err(io(format!("namespace {}", path.display())))?;
+                let f =
+                    fs::File::open(path).map_err(io(format!("namespace {}", path.display())))?;
                 criu.inherit_fd.push(InheritFd {
                     key: key.into(),
                     fd: f.as_raw_fd(),
@@ -858,7 +858,11 @@ impl Runtime {
                 oci_version: OCI_VERSION.into(),
                 id: opts.id.clone(),
                 pid: pid.as_raw(),
-                pid_start_time: self.sys.proc_stat(pid.as_raw()).map(|s| s.start_time).unwrap_or(0),
+                pid_start_time: self
+                    .sys
+                    .proc_stat(pid.as_raw())
+                    .map(|s| s.start_time)
+                    .unwrap_or(0),
                 bundle: bundle.path.clone(),
                 rootfs: bundle.rootfs.clone(),
                 created: rfc3339_nano(SystemTime::now()),
@@ -888,7 +892,11 @@ impl Runtime {
         result
     }
 
-    fn external_mounts_for_restore(&self, bundle: &crate::spec::Bundle, ext: &mut Vec<ExtMountMap>) {
+    fn external_mounts_for_restore(
+        &self,
+        bundle: &crate::spec::Bundle,
+        ext: &mut Vec<ExtMountMap>,
+    ) {
         let spec = &bundle.spec;
         for m in spec.mounts().iter().flatten() {
             if is_bind(m) {
@@ -1033,7 +1041,10 @@ mod tests {
         let ps = page_server("10.0.0.1:8000").unwrap();
         assert_eq!(ps.address.as_deref(), Some("10.0.0.1"));
         assert_eq!(ps.port, Some(8000));
-        assert_eq!(page_server("[::1]:27").unwrap().address.as_deref(), Some("::1"));
+        assert_eq!(
+            page_server("[::1]:27").unwrap().address.as_deref(),
+            Some("::1")
+        );
         for bad in ["host", ":80", "host:0", "host:x", "host:70000"] {
             assert!(page_server(bad).is_err(), "{bad}");
         }

@@ -85,11 +85,14 @@ impl Swrk {
     }
 
     fn send(&self, req: &Req) -> Result<(), CheckpointError> {
-        send(self.sock.as_raw_fd(), &req.encode_to_vec(), MsgFlags::empty()).map_err(|e| {
-            CheckpointError::Io {
-                what: format!("send a request to {CRIU} swrk"),
-                source: e.into(),
-            }
+        send(
+            self.sock.as_raw_fd(),
+            &req.encode_to_vec(),
+            MsgFlags::empty(),
+        )
+        .map_err(|e| CheckpointError::Io {
+            what: format!("send a request to {CRIU} swrk"),
+            source: e.into(),
         })?;
         Ok(())
     }
@@ -192,10 +195,8 @@ impl Drop for Swrk {
     fn drop(&mut self) {
         // finish() already reaped it; otherwise (an early error) do not leave it behind.
         if let Ok(None) = self.child.try_wait() {
-            let _ = nix::sys::socket::shutdown(
-                self.sock.as_raw_fd(),
-                nix::sys::socket::Shutdown::Both,
-            );
+            let _ =
+                nix::sys::socket::shutdown(self.sock.as_raw_fd(), nix::sys::socket::Shutdown::Both);
             let _ = self.child.wait();
         }
     }
@@ -212,7 +213,13 @@ pub(crate) fn log_errors(path: &Path) -> String {
         .filter(|l| l.contains("Error") || l.contains("Warn"))
         .collect();
     let tail = if lines.is_empty() {
-        text.lines().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect()
+        text.lines()
+            .rev()
+            .take(5)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect()
     } else {
         lines[lines.len().saturating_sub(10)..].to_vec()
     };
