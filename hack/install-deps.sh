@@ -8,6 +8,7 @@ pkgs=(
   busybox-static                              # the demo and test rootfs
   iproute2 util-linux procps jq               # tests inspect namespaces, mounts, processes
   runc                                        # peer runtime, compared side by side in tests and docs
+  criu                                        # checkpoint/restore (driven over its RPC, `criu swrk`)
 )
 if [ "${HUSK_CLIENT_DEPS:-0}" = 1 ]; then
   pkgs+=(podman conmon containerd buildah crun catatonit)

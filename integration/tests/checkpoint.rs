@@ -388,7 +388,7 @@ fn established_tcp_connection_survives_with_tcp_established() {
     let sb = Sandbox::new();
     let (b, shared) = net_bundle(
         &sb,
-        "nc -l -p 7778 > SHARED/log & sleep 0.5; \
+        "sleep 100000 | nc -l -p 7778 > SHARED/log & sleep 0.5; \
          i=0; while true; do i=$((i+1)); echo $i; sleep 0.1; done | nc 127.0.0.1 7778",
     );
     let log = shared.join("log");

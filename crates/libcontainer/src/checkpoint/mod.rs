@@ -265,21 +265,23 @@ pub fn criu_check() -> Result<()> {
     let tmp = std::env::temp_dir().join(format!("husk-criu-check-{}", std::process::id()));
     let dir = make_dir(&tmp, "criu check directory")?;
     let log = tmp.join("check.log");
-    let res = Swrk::start(&[]).map_err(Error::from).and_then(|swrk| {
-        let req = Req {
-            r#type: ReqType::Check as i32,
-            opts: Some(CriuOpts {
-                images_dir_fd: dir.as_raw_fd(),
-                log_file: Some("check.log".into()),
-                log_level: Some(LOG_LEVEL),
+    let res = Swrk::start(&[], false)
+        .map_err(Error::from)
+        .and_then(|swrk| {
+            let req = Req {
+                r#type: ReqType::Check as i32,
+                opts: Some(CriuOpts {
+                    images_dir_fd: dir.as_raw_fd(),
+                    log_file: Some("check.log".into()),
+                    log_level: Some(LOG_LEVEL),
+                    ..Default::default()
+                }),
                 ..Default::default()
-            }),
-            ..Default::default()
-        };
-        let res = swrk.call(&req, Some(&log), |_, _, _| Ok(()));
-        swrk.finish();
-        res
-    });
+            };
+            let res = swrk.call(&req, Some(&log), |_, _, _| Ok(()));
+            swrk.finish();
+            res
+        });
     drop(dir);
     let _ = fs::remove_dir_all(&tmp);
     match res {
@@ -304,7 +306,7 @@ pub fn criu_check() -> Result<()> {
 
 /// Ask CRIU whether it supports the features set in `want`.
 fn require_features(want: rpc::Features, flag: &str) -> Result<()> {
-    let swrk = Swrk::start(&[])?;
+    let swrk = Swrk::start(&[], false)?;
     let req = Req {
         r#type: ReqType::FeatureCheck as i32,
         opts: Some(CriuOpts {
@@ -588,7 +590,7 @@ impl Runtime {
             opts: Some(criu),
             ..Default::default()
         };
-        let swrk = Swrk::start(&[])?;
+        let swrk = Swrk::start(&[], false)?;
         let mut status_fd = opts.status_fd;
         let res = swrk.call(&req, Some(&log), |script, _, _| {
             if script == "status-ready" {
@@ -809,7 +811,7 @@ impl Runtime {
                 }
             }
 
-            let swrk = Swrk::start(&keep)?;
+            let swrk = Swrk::start(&keep, true)?;
             // CRIU restores the tree into the cgroup it runs in, below cg_root.
             cgroup.apply(swrk.pid())?;
             cgroup.set(&container::resources_with_default_devices(spec))?;

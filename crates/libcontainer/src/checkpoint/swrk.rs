@@ -31,9 +31,11 @@ pub(crate) struct Swrk {
 
 impl Swrk {
     /// Start `criu swrk`. `inherit` are descriptors of ours that CRIU must
-    /// see at the same numbers (a status fd, fds named by `inherit_fd`); fds
-    /// 0-2 are always inherited.
-    pub(crate) fn start(inherit: &[RawFd]) -> Result<Swrk, CheckpointError> {
+    /// see at the same numbers (fds named by `inherit_fd`). With `stdio`
+    /// CRIU inherits our fds 0-2 (a restore hands them to the restored
+    /// process); otherwise they are /dev/null, so nothing CRIU prints (`criu
+    /// check` says "Looks good.") mixes with the caller's output.
+    pub(crate) fn start(inherit: &[RawFd], stdio: bool) -> Result<Swrk, CheckpointError> {
         let (ours, theirs) = socketpair(
             AddressFamily::Unix,
             SockType::SeqPacket,
@@ -51,6 +53,12 @@ impl Swrk {
             .collect();
         let mut cmd = Command::new(CRIU);
         cmd.arg("swrk").arg(theirs.as_raw_fd().to_string());
+        if !stdio {
+            use std::process::Stdio;
+            cmd.stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null());
+        }
         // SAFETY: only fcntl(2), which is async-signal-safe, runs between fork and exec.
         unsafe {
             cmd.pre_exec(move || {
