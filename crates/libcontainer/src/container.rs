@@ -433,10 +433,9 @@ impl Runtime {
         destroy(self.sys.as_ref(), dir, state)
     }
 
-    /// Delete a container whose processes are stopping or gone (after a checkpoint).
-    pub(crate) fn remove_stopped(&self, dir: ContainerDir, state: &ContainerState) -> Result<()> {
-        self.kill_and_wait(state)?;
-        self.destroy(dir, state)
+    /// Make sure the init of a container CRIU has just stopped is gone.
+    pub(crate) fn ensure_stopped(&self, state: &ContainerState) -> Result<()> {
+        self.kill_and_wait(state)
     }
 }
 

@@ -469,7 +469,8 @@ impl Drop for CriuRoot {
 impl Runtime {
     /// runc `checkpoint`: dump the running (or paused) container `id` into
     /// `opts.image_path` with CRIU. Unless `leave_running` or `pre_dump`,
-    /// CRIU stops the container and it is then deleted, as runc does.
+    /// CRIU stops the container, which is then `stopped` until
+    /// [`delete`](Self::delete)d.
     #[tracing::instrument(level = "debug", skip(self, opts))]
     pub fn checkpoint(&self, id: &str, opts: &CheckpointOptions) -> Result<()> {
         let dir = self.root.open(id)?;
@@ -609,8 +610,11 @@ impl Runtime {
         res?;
         drop(image_dir);
         if !(opts.leave_running || opts.pre_dump) {
-            // CRIU has stopped the processes; the container goes as with `delete`.
-            self.remove_stopped(dir, &state)?;
+            // CRIU has stopped the processes: the container is `stopped` and
+            // waits for `delete` (runc removes it here, but its `delete
+            // --force` of a missing container succeeds, which husk's does
+            // not; clients such as podman call it after a checkpoint).
+            self.ensure_stopped(&state)?;
         }
         Ok(())
     }
