@@ -2,7 +2,7 @@
 CARGO ?= cargo
 HUSK_RELEASE := target/release/husk
 
-.PHONY: all build release deps demo test unit integration conformance compat lint fmt clients clients-cgroup2 install clean examples library-consumer test-criu
+.PHONY: all build release deps demo test unit integration conformance compat lint fmt clients clients-cgroup2 install clean examples library-consumer test-criu podman-checkpoint
 
 all: build
 
@@ -77,6 +77,11 @@ test-criu: build
 	$(CARGO) test -p integration --test checkpoint --no-run
 	$(CGROUP2_VM) --timeout 1800 -e HUSK_REQUIRE_CRIU=1 -e RUNTIME=$(CURDIR)/target/debug/husk \
 	  '$$(ls -t target/debug/deps/checkpoint-* | grep -v "\.d$$" | head -1) --test-threads=1'
+
+# podman container checkpoint/restore with --runtime husk, in the same VM.
+podman-checkpoint: build
+	HUSK_CLIENT_DEPS=1 ./hack/install-deps.sh
+	$(CGROUP2_VM) --timeout 1200 './hack/podman-checkpoint.sh target/debug/husk'
 
 PREFIX ?= /usr/local
 # The binary, man pages and shell completions (generated from the clap definitions).
