@@ -520,3 +520,20 @@ fn read_until(master: &File, needle: &str, timeout: Duration) -> String {
     }
     String::from_utf8_lossy(&out).into_owned()
 }
+
+/// runc's init reopens stdio that is the host's /dev/null as the
+/// container's own /dev/null (CRIU cannot dump a descriptor on a host mount
+/// the container lacks): fd 0 (the runtime's stdin is /dev/null here) is the
+/// same file as the container's /dev/null. No CRIU needed.
+#[test]
+fn host_dev_null_stdin_becomes_the_containers_own() {
+    let sb = Sandbox::new();
+    let mut b = sb.bundle(&["true"]);
+    let out = sb.sh(
+        &mut b,
+        "stat -L -c %d:%i /proc/self/fd/0; stat -L -c %d:%i /dev/null",
+    );
+    let l: Vec<&str> = out.lines().collect();
+    assert_eq!(l.len(), 2, "{out}");
+    assert_eq!(l[0], l[1], "fd 0 is not the container's /dev/null: {out}");
+}
