@@ -18,7 +18,7 @@ section_of() {
     case $1 in
         lifecycle|state|kill|errors|spec_runtime) echo "runtime.md" ;;
         config|process|mounts|hooks|spec_config) echo "config.md" ;;
-        linux_*|spec_linux) echo "config-linux.md" ;;
+        linux_*|spec_linux|userns) echo "config-linux.md" ;;
         spec_features) echo "features.md" ;;
         *) echo "other (runc CLI, hardening, robustness)" ;;
     esac

@@ -415,7 +415,9 @@ fn idmap_mount_applied_or_refused() {
     fs::create_dir_all(&src).unwrap();
     fs::write(src.join("f"), "x").unwrap();
     std::os::unix::fs::chown(src.join("f"), Some(1000), Some(1000)).unwrap();
-    let map = json!([{ "containerID": 0, "hostID": 1000, "size": 1 }]);
+    // runc's reading: containerID is the id on the source filesystem, hostID
+    // the id the mount shows it as (the mapping of the mount's user namespace).
+    let map = json!([{ "containerID": 1000, "hostID": 0, "size": 1 }]);
     b.add_mount(
         json!({ "destination": "/idm", "type": "bind", "source": src,
         "options": ["bind", "idmap"], "uidMappings": map, "gidMappings": map }),
@@ -808,7 +810,7 @@ fn mount_mappings_without_idmap_option_are_not_ignored() {
     fs::create_dir_all(&src).unwrap();
     fs::write(src.join("f"), "x").unwrap();
     std::os::unix::fs::chown(src.join("f"), Some(1000), Some(1000)).unwrap();
-    let map = json!([{ "containerID": 0, "hostID": 1000, "size": 1 }]);
+    let map = json!([{ "containerID": 1000, "hostID": 0, "size": 1 }]);
     b.add_mount(
         json!({ "destination": "/idm", "type": "bind", "source": src,
         "options": ["rbind"], "uidMappings": map, "gidMappings": map }),

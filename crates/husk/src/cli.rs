@@ -22,9 +22,10 @@ pub struct GlobalOpts {
     /// Print the version.
     #[arg(short = 'v', long = "version")]
     pub version: bool,
-    /// Root directory for container state (tmpfs recommended).
-    #[arg(long, default_value = "/run/husk", global = true)]
-    pub root: PathBuf,
+    /// Root directory for container state (tmpfs recommended). Default
+    /// /run/husk, or $XDG_RUNTIME_DIR/husk in rootless mode.
+    #[arg(long, global = true)]
+    pub root: Option<PathBuf>,
     /// Write logs to this file instead of stderr.
     #[arg(long, global = true)]
     pub log: Option<PathBuf>,
@@ -37,7 +38,8 @@ pub struct GlobalOpts {
     /// Use systemd for cgroups (not supported yet: refused with an error).
     #[arg(long = "systemd-cgroup", global = true)]
     pub systemd_cgroup: bool,
-    /// Rootless mode: true, false or auto (only false/auto as root are supported yet).
+    /// Rootless mode: true, false or auto (default: rootless when not root,
+    /// in a user namespace, or with XDG_RUNTIME_DIR set and a non-root euid).
     #[arg(long = "rootless", id = "global_rootless")]
     pub rootless: Option<String>,
 }

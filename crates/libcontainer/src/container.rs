@@ -218,6 +218,10 @@ impl Stdio {
 pub struct Runtime {
     pub(crate) root: StateRoot,
     pub(crate) sys: Arc<dyn Syscall>,
+    /// Rootless mode (`--rootless`): cgroups that cannot be written are
+    /// skipped with a warning instead of failing create, unless the config
+    /// asks for limits; no device cgroup rules.
+    pub(crate) rootless: bool,
 }
 
 impl Runtime {
@@ -227,7 +231,16 @@ impl Runtime {
         Runtime {
             root: StateRoot::new(root),
             sys: Arc::new(Host),
+            rootless: false,
         }
+    }
+
+    /// The same runtime in rootless mode (or not): a cgroup that cannot be
+    /// written is skipped with a warning instead of failing `create`, unless
+    /// the config asks for limits; no device cgroup rules.
+    pub fn with_rootless(mut self, rootless: bool) -> Self {
+        self.rootless = rootless;
+        self
     }
 
     /// A runtime whose host operations go to `sys` (the unit tests' double).
@@ -236,6 +249,7 @@ impl Runtime {
         Runtime {
             root: StateRoot::new(root),
             sys,
+            rootless: false,
         }
     }
 
@@ -317,6 +331,14 @@ impl Runtime {
         let dir = self.root.open(id)?;
         let state = dir.load()?;
         let status = self.status_of(&dir, &state);
+        if all && state.cgroup_skipped {
+            // No cgroup to list: the init, whose pid namespace goes with it.
+            if status != Status::Stopped {
+                signal::kill(Pid::from_raw(state.pid), signal)
+                    .ctx(|| format!("send {signal} to container {id} (pid {})", state.pid))?;
+            }
+            return Ok(());
+        }
         if all {
             let cg = self.cgroup_of(&state)?;
             for pid in cg.pids()? {
@@ -398,7 +420,15 @@ impl Runtime {
         filter: Option<seccomp::Filter>,
         stdio: Stdio,
     ) -> Result<Created> {
-        create_in(self.sys.as_ref(), dir, bundle, opts, filter, stdio)
+        create_in(
+            self.sys.as_ref(),
+            dir,
+            bundle,
+            opts,
+            filter,
+            stdio,
+            self.rootless,
+        )
     }
 
     pub(crate) fn status_of(&self, dir: &ContainerDir, state: &ContainerState) -> Status {
@@ -456,6 +486,7 @@ fn create_in(
     opts: &CreateOptions,
     filter: Option<seccomp::Filter>,
     stdio: Stdio,
+    rootless: bool,
 ) -> Result<Created> {
     let spec = &bundle.spec;
     let linux = spec.linux().as_ref();
@@ -498,8 +529,13 @@ fn create_in(
             None => flags |= kind,
         }
     }
-    // The user namespace is joined first, so the others are joined with its privileges.
-    join.sort_by_key(|(_, k)| *k != CloneFlags::CLONE_NEWUSER);
+    // A user namespace joined by path is entered before anything is created
+    // (clone_in_user_ns), so the new namespaces belong to it; the init joins
+    // the others with its privileges there.
+    let join_user = join
+        .iter()
+        .position(|(_, k)| *k == CloneFlags::CLONE_NEWUSER)
+        .map(|i| join.remove(i).0);
     let user_ns = namespaces
         .iter()
         .any(|n| n.typ() == LinuxNamespaceType::User);
@@ -517,7 +553,10 @@ fn create_in(
         nix::sched::setns(fd, *kind).ctx(|| format!("join {kind:?} namespace"))?;
     }
     join.retain(|(_, k)| *k != CloneFlags::CLONE_NEWPID && *k != time_bit);
-    if flags.contains(time_bit) {
+    // Created before the clone (they apply to children only): by us, or with a
+    // joined user namespace by the process that joined it, so it owns them.
+    let early = flags & (CloneFlags::CLONE_NEWPID | time_bit);
+    if join_user.is_none() && flags.contains(time_bit) {
         flags.remove(time_bit);
         nix::sched::unshare(time_bit).ctx(|| "create the time namespace".into())?;
         write_time_offsets(spec)?;
@@ -555,8 +594,10 @@ fn create_in(
     let span = tracing::debug_span!("clone").entered();
     // SAFETY: the runtime is single-threaded here, and the child ends in
     // init::run, which never returns.
-    let forked =
-        unsafe { clone_process(flags.bits()) }.ctx(|| "clone the container init".into())?;
+    let forked = match &join_user {
+        Some(userns) => unsafe { clone_in_user_ns(userns, early, flags, spec) }?,
+        None => unsafe { clone_process(flags.bits()) }.ctx(|| "clone the container init".into())?,
+    };
     let pid = match forked {
         Forked::Child => {
             dir.forget_lock_in_child();
@@ -627,8 +668,10 @@ fn create_in(
         cgroup: None,
         config: spec.clone(),
         no_new_keyring: opts.no_new_keyring,
+        cgroup_skipped: false,
     };
-    let outside = || -> Result<()> {
+    let mut cgroup_skipped = false;
+    let mut outside = || -> Result<()> {
         crate::faults::stop_at("after-clone");
         crate::recovery::Unfinished {
             pid: pid.as_raw(),
@@ -637,11 +680,25 @@ fn create_in(
         }
         .note(dir)?;
         if flags.contains(CloneFlags::CLONE_NEWUSER) {
-            write_id_maps(pid, spec)?;
+            let l = spec.linux().as_ref();
+            crate::userns::write_maps(
+                pid.as_raw(),
+                &crate::userns::maps_of(l.and_then(|l| l.uid_mappings().as_ref())),
+                &crate::userns::maps_of(l.and_then(|l| l.gid_mappings().as_ref())),
+            )?;
+        }
+        for (i, tree) in crate::userns::idmapped_trees(spec, &bundle.path, pid.as_raw())? {
+            parent_end
+                .send_mount_fd(i as u32, tree.as_raw_fd())
+                .map_err(ProcessError::from)?;
         }
         tracing::debug_span!("cgroup").in_scope(|| -> Result<()> {
-            cgroup.apply(pid.as_raw())?;
-            cgroup.set(&resources_with_default_devices(spec))?;
+            if rootless {
+                cgroup_skipped = !apply_rootless(cgroup.as_ref(), pid, spec)?;
+            } else {
+                cgroup.apply(pid.as_raw())?;
+                cgroup.set(&resources_with_default_devices(spec))?;
+            }
             Ok(())
         })?;
         crate::faults::stop_at("after-cgroup");
@@ -712,6 +769,7 @@ fn create_in(
     crate::faults::stop_at("before-state-save");
     state.pid_start_time = start_time(sys, pid.as_raw()).unwrap_or(0);
     state.cgroup = Some(cgroup.state());
+    state.cgroup_skipped = cgroup_skipped;
     dir.save(&state).map_err(|e| abort(e.into()))?;
     crate::recovery::finished(dir);
     crate::faults::stop_at("after-state-save");
@@ -724,8 +782,83 @@ fn create_in(
     })
 }
 
+/// Rootless cgroups: the container's cgroup when we may make it (a
+/// delegated hierarchy), else none, with a warning; no device rules (they
+/// need privileges a rootless runtime lacks). Limits the config asks for are
+/// an error when there is no cgroup to hold them. Returns whether the cgroup
+/// is used.
+fn apply_rootless(cgroup: &dyn cgroups::Manager, pid: Pid, spec: &Spec) -> Result<bool> {
+    let mut res = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.resources().clone())
+        .unwrap_or_default();
+    res.set_devices(None);
+    let limits = resource_fields_set(&res);
+    let denied = |e: &cgroups::CgroupError| {
+        let mut src: Option<&dyn std::error::Error> = Some(e);
+        while let Some(s) = src {
+            if let Some(io) = s.downcast_ref::<std::io::Error>() {
+                return matches!(
+                    io.raw_os_error(),
+                    Some(libc::EACCES) | Some(libc::EPERM) | Some(libc::EROFS)
+                );
+            }
+            src = s.source();
+        }
+        false
+    };
+    match cgroup.apply(pid.as_raw()) {
+        Ok(()) => {
+            cgroup.set(&res)?;
+            Ok(true)
+        }
+        Err(e) if denied(&e) => {
+            // Whatever part of it we could make goes again.
+            let _ = cgroup.destroy();
+            if !limits.is_empty() {
+                return Err(cgroups::CgroupError::Unsupported(format!(
+                    "{}: a rootless container cannot have these limits without a cgroup \
+                     it may write ({e}); delegate one to this user (cgroup v2 and a \
+                     systemd user session) or remove them",
+                    limits.join(", ")
+                ))
+                .into());
+            }
+            tracing::warn!("rootless: no cgroup for the container ({e})");
+            Ok(false)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The `linux.resources` fields that are set, as JSON paths.
+pub(crate) fn resource_fields_set(res: &LinuxResources) -> Vec<String> {
+    let v = serde_json::to_value(res).unwrap_or_default();
+    let mut out = Vec::new();
+    if let Some(m) = v.as_object() {
+        for (k, v) in m {
+            let empty = v.is_null()
+                || v.as_array().is_some_and(|a| a.is_empty())
+                || v.as_object()
+                    .is_some_and(|o| o.values().all(|x| x.is_null()));
+            if !empty {
+                out.push(format!("linux.resources.{k}"));
+            }
+        }
+    }
+    out
+}
+
 /// The cgroup manager of an existing container.
 fn cgroup_of(sys: &dyn Syscall, state: &ContainerState) -> Result<Box<dyn cgroups::Manager>> {
+    if state.cgroup_skipped {
+        // Rootless, and no cgroup it may write was delegated.
+        return Err(ProcessError::NoCgroup {
+            id: state.id.clone(),
+        }
+        .into());
+    }
     match &state.cgroup {
         Some(cg) => Ok(sys.cgroup(cg)?),
         None => Err(ProcessError::NoCgroup {
@@ -823,21 +956,35 @@ fn write_time_offsets(spec: &Spec) -> Result<()> {
         .ctx(|| format!("linux.timeOffsets: write {text:?}"))
 }
 
-fn write_id_maps(pid: Pid, spec: &Spec) -> Result<()> {
-    let linux = spec.linux().as_ref();
-    let fmt = |maps: Option<&Vec<oci_spec::runtime::LinuxIdMapping>>| {
-        maps.into_iter()
-            .flatten()
-            .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
-            .collect::<String>()
-    };
-    let uid = fmt(linux.and_then(|l| l.uid_mappings().as_ref()));
-    let gid = fmt(linux.and_then(|l| l.gid_mappings().as_ref()));
-    fs::write(format!("/proc/{pid}/uid_map"), &uid)
-        .ctx(|| format!("linux.uidMappings: write {uid:?}"))?;
-    fs::write(format!("/proc/{pid}/gid_map"), &gid)
-        .ctx(|| format!("linux.gidMappings: write {gid:?}"))?;
-    Ok(())
+/// Clone the init with a user namespace joined by path: an intermediate
+/// process joins it, creates the pid and time namespaces (`early`) so that
+/// the user namespace owns them, and clones the init as our child
+/// (CLONE_PARENT) with the other new namespaces, then exits.
+///
+/// # Safety
+/// As [`clone_process`]: single-threaded, and the child side must end in
+/// `execve` or `_exit`.
+unsafe fn clone_in_user_ns(
+    userns: &OwnedFd,
+    early: CloneFlags,
+    flags: CloneFlags,
+    spec: &Spec,
+) -> Result<Forked> {
+    let time_bit = CloneFlags::from_bits_retain(libc::CLONE_NEWTIME);
+    crate::process::clone::clone_through(
+        || {
+            nix::sched::setns(userns, CloneFlags::CLONE_NEWUSER)
+                .ctx(|| "join the user namespace (linux.namespaces)".into())?;
+            if !early.is_empty() {
+                nix::sched::unshare(early).ctx(|| format!("create the {early:?} namespaces"))?;
+            }
+            if early.contains(time_bit) {
+                write_time_offsets(spec)?;
+            }
+            Ok(())
+        },
+        (flags - early).bits(),
+    )
 }
 
 /// runc's rule: the config's device rules, then the devices every container
@@ -1090,8 +1237,9 @@ fn kill_and_wait(sys: &dyn Syscall, state: &ContainerState) -> Result<()> {
 
 /// Remove everything the container had: cgroup, state; then poststop hooks.
 fn destroy(sys: &dyn Syscall, dir: ContainerDir, state: &ContainerState) -> Result<()> {
-    let cg = cgroup_of(sys, state)?;
-    cg.destroy()?;
+    if !state.cgroup_skipped {
+        cgroup_of(sys, state)?.destroy()?;
+    }
     crate::faults::stop_at("delete-before-remove");
     let own_mount_ns = state
         .config
@@ -1129,5 +1277,24 @@ pub(crate) fn wait_exit_code(pid: Pid) -> Result<i32> {
             Err(nix::Error::EINTR) => continue,
             Err(e) => return Err(e).ctx(|| format!("wait for pid {pid}")),
         }
+    }
+}
+
+#[cfg(test)]
+mod rootless_tests {
+    use super::*;
+
+    #[test]
+    fn resource_fields_set_names_only_what_is_set() {
+        let res: LinuxResources = serde_json::from_value(serde_json::json!({
+            "memory": {"limit": 1024}, "pids": {"limit": 5}, "devices": [],
+            "cpu": {}
+        }))
+        .unwrap();
+        assert_eq!(
+            resource_fields_set(&res),
+            ["linux.resources.memory", "linux.resources.pids"]
+        );
+        assert!(resource_fields_set(&LinuxResources::default()).is_empty());
     }
 }

@@ -138,6 +138,32 @@ pub enum ProcessError {
         /// Host pid of the init.
         pid: i32,
     },
+    /// The uid/gid maps of the new user namespace cannot be written.
+    #[error("{field}: {reason}")]
+    IdMapping {
+        /// `linux.uidMappings` or `linux.gidMappings`.
+        field: String,
+        /// Why (e.g. newuidmap missing or refusing).
+        reason: String,
+    },
+    /// An id-mapped mount (config.md "idmap") cannot be made.
+    #[error("mounts[{index}] ({destination}): {reason}")]
+    IdMappedMount {
+        /// Index in `mounts`.
+        index: usize,
+        /// The mount's destination.
+        destination: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// The process that joins a user namespace and clones the container's
+    /// process (for a joined user namespace, and rootless `exec`) failed; the
+    /// text is its own.
+    #[error("{message}")]
+    Joiner {
+        /// Its reason.
+        message: String,
+    },
 }
 
 /// Errors from `exec`: its options, the process it would run, and that

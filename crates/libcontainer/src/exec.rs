@@ -172,7 +172,21 @@ impl Runtime {
         }
         let process = build_process(&state, &opts.process)?;
         check_terminal(&process, opts)?;
-        let cgroup = exec_cgroup(&state, &opts.sub_cgroups)?;
+        let cgroup = if state.cgroup_skipped {
+            if !opts.sub_cgroups.is_empty() {
+                return Err(ExecError::SubCgroup {
+                    arg: opts.sub_cgroups.join(" "),
+                    reason: format!(
+                        "container {} has no cgroup (rootless, cgroups not writable)",
+                        opts.id
+                    ),
+                }
+                .into());
+            }
+            None
+        } else {
+            Some(exec_cgroup(&state, &opts.sub_cgroups)?)
+        };
         let filter = state
             .config
             .linux()
@@ -194,11 +208,46 @@ impl Runtime {
         let ns = ns?;
         let stdio = stdio.raised(3 + opts.preserve_fds as i32)?;
         let (parent_end, child_end) = channel::pair().map_err(ProcessError::from)?;
-        let restore = ns.join_for_children()?;
-
-        // SAFETY: the runtime is single-threaded, and the child ends in
-        // process::exec::run, which never returns.
-        let forked = unsafe { clone_process(0) }.ctx(|| "clone the exec process".into());
+        let mut ns = ns;
+        // Rootless: joining the pid namespace needs privileges we only have
+        // inside the container's user namespace, which is one-way: an
+        // intermediate joins it, then the pid/time ones, and clones the process.
+        // Likewise when we run in a user namespace ourselves (rootless
+        // podman): we could join the pid namespace, but never return to ours.
+        let through_userns = (ns.user_ns && !crate::userns::privileged())
+            || (!ns.for_children.is_empty() && crate::userns::in_user_namespace());
+        let (restore, forked) = if through_userns {
+            let userns = ns
+                .join
+                .iter()
+                .position(|(_, k)| *k == CloneFlags::CLONE_NEWUSER)
+                .map(|i| ns.join.remove(i).0);
+            let for_children = std::mem::take(&mut ns.for_children);
+            // SAFETY: as below.
+            let forked = unsafe {
+                crate::process::clone::clone_through(
+                    || {
+                        if let Some(userns) = &userns {
+                            nix::sched::setns(userns, CloneFlags::CLONE_NEWUSER)
+                                .ctx(|| "join the container's user namespace".into())?;
+                        }
+                        for (fd, kind) in &for_children {
+                            nix::sched::setns(fd, *kind)
+                                .ctx(|| format!("join the container's {kind:?} namespace"))?;
+                        }
+                        Ok(())
+                    },
+                    0,
+                )
+            };
+            (Restore(Vec::new()), forked)
+        } else {
+            let restore = ns.join_for_children()?;
+            // SAFETY: the runtime is single-threaded, and the child ends in
+            // process::exec::run, which never returns.
+            let forked = unsafe { clone_process(0) }.ctx(|| "clone the exec process".into());
+            (restore, forked)
+        };
         let pid = match forked {
             Ok(Forked::Child) => {
                 dir.forget_lock_in_child();
@@ -213,7 +262,7 @@ impl Runtime {
                     no_new_keyring: state.no_new_keyring,
                     process: &process,
                     channel: child_end,
-                    cgroup: cgroup.as_ref(),
+                    cgroup: cgroup.as_deref(),
                     join: ns.join,
                     user_ns: ns.user_ns,
                     setgroups_allowed: ns.setgroups_allowed,
@@ -574,7 +623,9 @@ impl Namespaces {
             join: Vec::new(),
             for_children: Vec::new(),
             user_ns: false,
-            setgroups_allowed: true,
+            // The init's user namespace, whichever it is (its own or ours).
+            setgroups_allowed: fs::read_to_string(format!("/proc/{}/setgroups", state.pid))
+                .map_or(true, |s| s.trim() != "deny"),
             mount_ns: false,
         };
         for typ in listed.iter().map(|n| n.typ()) {
@@ -591,9 +642,6 @@ impl Namespaces {
                 LinuxNamespaceType::User if same_file(&fd, "/proc/self/ns/user") => {}
                 LinuxNamespaceType::User => {
                     ns.user_ns = true;
-                    ns.setgroups_allowed =
-                        fs::read_to_string(format!("/proc/{}/setgroups", state.pid))
-                            .map_or(true, |s| s.trim() != "deny");
                     ns.join.push((fd, kind));
                 }
                 LinuxNamespaceType::Mount => {

@@ -5,7 +5,7 @@
 //! `rootfs::options::parse` acts on (asked at run time, so the list follows
 //! that module), the seccomp architectures a filter can hold on this host, the
 //! filter flags this kernel takes, and `false` for what husk refuses
-//! (AppArmor and SELinux labels, the systemd cgroup driver, idmapped mounts,
+//! (AppArmor and SELinux labels, the systemd cgroup driver,
 //! Intel RDT, net devices); checkpointing is reported enabled only where
 //! CRIU works.
 
@@ -218,7 +218,7 @@ fn linux() -> LinuxFeature {
     let mut rdt = IntelRdt::default();
     rdt.set_enabled(Some(false));
     let mut idmap = IDMap::default();
-    idmap.set_enabled(Some(false));
+    idmap.set_enabled(Some(true));
     let mut mounts = MountExtensions::default();
     mounts.set_idmap(Some(idmap));
     let mut net = NetDevices::default();
@@ -334,7 +334,7 @@ mod tests {
             .contains(&"SCMP_ACT_ERRNO".into()));
         assert!(!sc["archs"].as_array().unwrap().is_empty(), "{sc}");
         assert_eq!(v["linux"]["cgroup"]["systemd"], false);
-        assert_eq!(v["linux"]["mountExtensions"]["idmap"]["enabled"], false);
+        assert_eq!(v["linux"]["mountExtensions"]["idmap"]["enabled"], true);
         let criu = crate::checkpoint::criu_check().is_ok().to_string();
         assert_eq!(
             v["annotations"][ANNOTATION_CHECKPOINT_ENABLED],

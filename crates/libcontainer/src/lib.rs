@@ -113,6 +113,7 @@ mod security;
 mod spec;
 mod state;
 mod syscall;
+mod userns;
 
 pub use cgroups::CgroupError;
 pub use checkpoint::{
@@ -142,6 +143,13 @@ pub mod stats {
         Blkio, BlkioEntry, Cpu, CpuSet, CpuUsage, Hugetlb, IntelRdt, Memory, MemoryEntry, Pids,
         Stats, Throttling,
     };
+}
+
+/// Whether this process runs in a user namespace other than the host's
+/// (`/proc/self/uid_map` is not the identity map): part of runc's rootless
+/// detection, which `--rootless auto` follows.
+pub fn in_user_namespace() -> bool {
+    userns::in_user_namespace()
 }
 
 /// The version of the libseccomp this library is linked with, e.g. `2.5.4`.

@@ -57,6 +57,7 @@ impl Fixture {
             // oci-spec's default: its own pid and mount namespaces.
             config: oci_spec::runtime::Spec::default(),
             no_new_keyring: false,
+            cgroup_skipped: false,
         })
         .unwrap();
         drop(cdir);

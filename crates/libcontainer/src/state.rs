@@ -170,6 +170,11 @@ pub struct ContainerState {
     /// Created with `--no-new-keyring`: `exec` then keeps the caller's keyring too.
     #[serde(default)]
     pub no_new_keyring: bool,
+    /// Rootless and the cgroup was not writable: the container has none
+    /// (`exec` joins none, `kill --all` signals the init, which takes its pid
+    /// namespace with it).
+    #[serde(default)]
+    pub cgroup_skipped: bool,
 }
 
 /// The runtime's state root, e.g. `/run/husk`.
@@ -577,6 +582,7 @@ mod tests {
             owner: String::new(),
             annotations: HashMap::new(),
             cgroup: None,
+            cgroup_skipped: false,
             config: Default::default(),
             no_new_keyring: false,
         };

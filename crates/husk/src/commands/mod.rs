@@ -49,7 +49,8 @@ pub fn dispatch(cli: &Cli) -> CmdResult {
         return Ok(0);
     };
     check_unsupported_globals(&cli.global)?;
-    let rt = Runtime::new(&cli.global.root);
+    let rootless = rootless_mode(cli.global.rootless.as_deref())?;
+    let rt = Runtime::new(state_root(cli.global.root.as_deref(), rootless)).with_rootless(rootless);
     match command {
         Command::Create(a) => create::run(&rt, a),
         Command::Start(a) => start::run(&rt, &a.id),
@@ -77,14 +78,57 @@ fn check_unsupported_globals(g: &GlobalOpts) -> Result<(), String> {
     if g.systemd_cgroup {
         return Err("--systemd-cgroup: the systemd cgroup driver is not supported yet".into());
     }
-    match g.rootless.as_deref() {
-        None | Some("false") => {}
-        Some("auto") if nix::unistd::geteuid().is_root() => {}
-        Some(v) => {
-            return Err(format!(
-                "--rootless {v}: rootless containers are not supported yet"
-            ))
-        }
-    }
     Ok(())
+}
+
+/// `--rootless true|false|auto`; auto (the default) as runc decides it: not
+/// root, or root in a user namespace, or XDG_RUNTIME_DIR set with a non-root euid.
+fn rootless_mode(flag: Option<&str>) -> Result<bool, String> {
+    match flag {
+        Some("true") => Ok(true),
+        Some("false") => Ok(false),
+        None | Some("auto") => {
+            let euid = nix::unistd::geteuid();
+            Ok(!euid.is_root()
+                || libcontainer::in_user_namespace()
+                || (std::env::var_os("XDG_RUNTIME_DIR").is_some() && !euid.is_root()))
+        }
+        Some(v) => Err(format!("--rootless {v}: expected true, false or auto")),
+    }
+}
+
+/// The state root: `--root`, else `$XDG_RUNTIME_DIR/husk` when rootless and
+/// it is set, else /run/husk (runc's rule).
+fn state_root(flag: Option<&std::path::Path>, rootless: bool) -> std::path::PathBuf {
+    if let Some(r) = flag {
+        return r.to_path_buf();
+    }
+    match std::env::var_os("XDG_RUNTIME_DIR").filter(|d| rootless && !d.is_empty()) {
+        Some(dir) => std::path::Path::new(&dir).join("husk"),
+        None => "/run/husk".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rootless_flag_values() {
+        assert_eq!(rootless_mode(Some("true")), Ok(true));
+        assert_eq!(rootless_mode(Some("false")), Ok(false));
+        assert!(rootless_mode(Some("maybe")).is_err());
+    }
+
+    #[test]
+    fn state_root_rules() {
+        let p = std::path::Path::new("/x");
+        assert_eq!(state_root(Some(p), true), p);
+        std::env::set_var("XDG_RUNTIME_DIR", "/run/user/1000");
+        assert_eq!(
+            state_root(None, true),
+            std::path::Path::new("/run/user/1000/husk")
+        );
+        assert_eq!(state_root(None, false), std::path::Path::new("/run/husk"));
+    }
 }

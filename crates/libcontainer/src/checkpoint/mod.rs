@@ -360,6 +360,17 @@ fn namespaces(spec: &Spec) -> Vec<oci_spec::runtime::LinuxNamespace> {
         .unwrap_or_default()
 }
 
+/// runc refuses checkpoint/restore in rootless mode too (CRIU needs root).
+fn require_not_rootless(rt: &Runtime) -> Result<()> {
+    if rt.rootless {
+        return Err(CheckpointError::Unsupported(
+            "checkpoint/restore is not supported in rootless mode".into(),
+        )
+        .into());
+    }
+    Ok(())
+}
+
 /// CRIU dumps and restores the container's mount namespace around its root:
 /// a container sharing the host's cannot be checkpointed (runc: the same).
 fn require_own_mount_ns(spec: &Spec) -> Result<()> {
@@ -473,6 +484,7 @@ impl Runtime {
     /// [`delete`](Self::delete)d.
     #[tracing::instrument(level = "debug", skip(self, opts))]
     pub fn checkpoint(&self, id: &str, opts: &CheckpointOptions) -> Result<()> {
+        require_not_rootless(self)?;
         let dir = self.root.open(id)?;
         let state = dir.load()?;
         let status = self.status_of(&dir, &state);
@@ -659,6 +671,7 @@ impl Runtime {
     #[tracing::instrument(level = "debug", skip_all, fields(id = %opts.id))]
     pub fn restore(&self, opts: &RestoreOptions) -> Result<Restored> {
         crate::state::validate_id(&opts.id)?;
+        require_not_rootless(self)?;
         if opts.no_pivot {
             return Err(CheckpointError::Unsupported(
                 "--no-pivot: CRIU sets up the restored container's root itself; \
@@ -875,6 +888,7 @@ impl Runtime {
                 owner: String::new(),
                 annotations: spec.annotations().clone().unwrap_or_default(),
                 cgroup: Some(cgroup.state()),
+                cgroup_skipped: false,
                 config: spec.clone(),
                 no_new_keyring: false,
             };

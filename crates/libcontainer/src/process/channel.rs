@@ -15,6 +15,9 @@ pub enum ToInit {
     Proceed,
     /// The hooks the init asked for have run.
     HooksDone,
+    /// The id-mapped tree for `mounts[i]`, sent as SCM_RIGHTS with the
+    /// message (before `Proceed`): the runtime makes it outside the container.
+    MountFd(u32),
 }
 
 /// Messages the init sends to the parent.
@@ -128,10 +131,14 @@ impl Channel {
         &self,
         listener: std::os::fd::RawFd,
     ) -> Result<(), ChannelError> {
+        self.send_with_fd(b"s", listener)
+    }
+
+    /// One packet with a descriptor attached.
+    fn send_with_fd(&self, data: &[u8], fd: std::os::fd::RawFd) -> Result<(), ChannelError> {
         use std::io::IoSlice;
-        let data = [b's'];
-        let iov = [IoSlice::new(&data)];
-        let fds = [listener];
+        let iov = [IoSlice::new(data)];
+        let fds = [fd];
         let cmsg = [socket::ControlMessage::ScmRights(&fds)];
         loop {
             match socket::sendmsg::<()>(
@@ -159,21 +166,33 @@ impl Channel {
 
     /// Parent side: send a message to the init.
     pub fn send_to_init(&self, msg: ToInit) -> Result<(), ChannelError> {
-        let tag = match msg {
-            ToInit::Proceed => b'P',
-            ToInit::HooksDone => b'H',
-        };
-        self.send_raw(tag, &[])
+        match msg {
+            ToInit::Proceed => self.send_raw(b'P', &[]),
+            ToInit::HooksDone => self.send_raw(b'H', &[]),
+            ToInit::MountFd(i) => self.send_raw(b'M', &i.to_le_bytes()),
+        }
+    }
+
+    /// Parent side: send the id-mapped tree of `mounts[index]`.
+    pub fn send_mount_fd(&self, index: u32, fd: std::os::fd::RawFd) -> Result<(), ChannelError> {
+        self.send_with_fd(&[&[b'M'][..], &index.to_le_bytes()].concat(), fd)
     }
 
     /// Init side: wait for the parent's next message.
     pub fn recv_from_parent(&self) -> Result<ToInit, ChannelError> {
-        let buf = self.recv_raw()?;
-        match buf.as_slice() {
-            [b'P'] => Ok(ToInit::Proceed),
-            [b'H'] => Ok(ToInit::HooksDone),
-            _ => Err(ChannelError::Unexpected(buf)),
-        }
+        self.recv_from_parent_with_fd().map(|(m, _)| m)
+    }
+
+    /// Init side: the parent's next message and the descriptor sent with it.
+    pub fn recv_from_parent_with_fd(&self) -> Result<(ToInit, Option<OwnedFd>), ChannelError> {
+        let (buf, fd) = self.recv_raw_fd()?;
+        let msg = match buf.as_slice() {
+            [b'P'] => ToInit::Proceed,
+            [b'H'] => ToInit::HooksDone,
+            [b'M', a, b, c, d] => ToInit::MountFd(u32::from_le_bytes([*a, *b, *c, *d])),
+            _ => return Err(ChannelError::Unexpected(buf)),
+        };
+        Ok((msg, fd))
     }
 
     /// Init side: send a message to the parent.
@@ -225,6 +244,12 @@ mod tests {
             FromInit::Failed("mount /proc: EPERM".into())
         );
         assert_eq!(parent.recv_from_init().unwrap(), FromInit::Ready);
+        let (r, w) = nix::unistd::pipe().unwrap();
+        parent.send_mount_fd(7, r.as_raw_fd()).unwrap();
+        let (msg, fd) = init.recv_from_parent_with_fd().unwrap();
+        assert_eq!(msg, ToInit::MountFd(7));
+        assert!(fd.is_some());
+        drop(w);
         drop(init);
         assert!(matches!(parent.recv_from_init(), Err(ChannelError::Closed)));
     }

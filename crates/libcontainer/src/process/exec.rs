@@ -33,8 +33,9 @@ pub struct ExecContext<'a> {
     pub process: &'a Process,
     /// The child's end of the channel (close-on-exec).
     pub channel: Channel,
-    /// The cgroup to join: the container's, or a sub-cgroup of it (`--cgroup`).
-    pub cgroup: &'a dyn Manager,
+    /// The cgroup to join: the container's, or a sub-cgroup of it
+    /// (`--cgroup`); none for a rootless container without one.
+    pub cgroup: Option<&'a dyn Manager>,
     /// Namespaces of the container's init still to join, in join order.
     pub join: Vec<(OwnedFd, CloneFlags)>,
     /// The container has a user namespace: become its root after joining.
@@ -68,7 +69,9 @@ pub fn run(ctx: ExecContext) -> ! {
 
 fn enter_and_exec(ctx: &mut ExecContext) -> Result<Never> {
     // Pid 0 is "the writer": right whatever pid namespace we are in.
-    ctx.cgroup.apply(0)?;
+    if let Some(cg) = ctx.cgroup {
+        cg.apply(0)?;
+    }
     for (fd, kind) in &ctx.join {
         nix::sched::setns(fd, *kind).ctx(|| format!("join the container's {kind:?} namespace"))?;
     }

@@ -91,6 +91,48 @@ pub fn run(ctx: InitContext) -> ! {
 
 pub(crate) enum Never {}
 
+/// A user namespace joined by path keeps the maps it has: mappings in the
+/// config must be exactly those (runc's rule), never silently different.
+fn check_joined_user_ns(spec: &Spec) -> Result<()> {
+    let Some(linux) = spec.linux() else {
+        return Ok(());
+    };
+    let joined = linux
+        .namespaces()
+        .iter()
+        .flatten()
+        .any(|n| n.typ() == LinuxNamespaceType::User && n.path().is_some());
+    if !joined {
+        return Ok(());
+    }
+    for (field, file, maps) in [
+        (
+            "linux.uidMappings",
+            "/proc/self/uid_map",
+            linux.uid_mappings(),
+        ),
+        (
+            "linux.gidMappings",
+            "/proc/self/gid_map",
+            linux.gid_mappings(),
+        ),
+    ] {
+        let want = crate::userns::maps_of(maps.as_ref());
+        if want.is_empty() {
+            continue;
+        }
+        let have = crate::userns::parse_map_text(
+            &std::fs::read_to_string(file).ctx(|| format!("read {file}"))?,
+        );
+        if want != have {
+            return Err(Error::Process(format!(
+                "{field} {want:?} differ from the joined user namespace's {have:?}"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// The container's program starts with no signal blocked (`husk run` and
 /// `exec` block them to forward them) and SIGPIPE at its default: the Rust
 /// runtime ignores it in husk, and an ignored signal stays ignored across execve.
@@ -101,14 +143,21 @@ pub(crate) fn reset_signals() {
 }
 
 fn setup_and_exec(ctx: &mut InitContext) -> Result<Never> {
-    match ctx.channel.recv_from_parent() {
-        Ok(ToInit::Proceed) => {}
-        Ok(other) => {
-            return Err(Error::Process(format!(
-                "init: unexpected {other:?} from the runtime"
-            )))
+    // The id-mapped mount trees come first, each with its mount's index.
+    let mut idmapped = std::collections::HashMap::new();
+    loop {
+        match ctx.channel.recv_from_parent_with_fd() {
+            Ok((ToInit::Proceed, _)) => break,
+            Ok((ToInit::MountFd(i), Some(fd))) => {
+                idmapped.insert(i as usize, fd);
+            }
+            Ok((other, _)) => {
+                return Err(Error::Process(format!(
+                    "init: unexpected {other:?} from the runtime"
+                )))
+            }
+            Err(e) => return Err(Error::Process(format!("init: {e}"))),
         }
-        Err(e) => return Err(Error::Process(format!("init: {e}"))),
     }
     for (fd, kind) in &ctx.join {
         nix::sched::setns(fd, *kind).ctx(|| format!("join {kind:?} namespace"))?;
@@ -122,6 +171,14 @@ fn setup_and_exec(ctx: &mut InitContext) -> Result<Never> {
             .ctx(|| "setgid 0 in the user namespace".into())?;
         nix::unistd::setresuid(root, root, root).ctx(|| "setuid 0 in the user namespace".into())?;
     }
+    if ctx.user_ns {
+        check_joined_user_ns(ctx.spec)?;
+    }
+    // Denied when the maps were written without privilege (userns::write_maps),
+    // or in the user namespace the runtime itself runs in (`unshare -r`).
+    ctx.setgroups_allowed = std::fs::read_to_string("/proc/self/setgroups")
+        .map(|s| s.trim() != "deny")
+        .unwrap_or(true);
     if ctx.new_cgroup_ns {
         nix::sched::unshare(CloneFlags::CLONE_NEWCGROUP)
             .ctx(|| "create the cgroup namespace".into())?;
@@ -141,6 +198,7 @@ fn setup_and_exec(ctx: &mut InitContext) -> Result<Never> {
         bundle: ctx.bundle,
         no_pivot: ctx.no_pivot,
         user_ns: ctx.user_ns,
+        idmapped: &idmapped,
         mount_ns: ctx.mount_ns,
         cgroup_ns: ctx.new_cgroup_ns
             || ctx

@@ -36,6 +36,8 @@ pub struct RootfsPlan<'a> {
     pub cgroup_ns: bool,
     /// The container is in a user namespace: devices are bind-mounted, not made.
     pub user_ns: bool,
+    /// Detached id-mapped trees the runtime made, by index in `mounts`.
+    pub idmapped: &'a std::collections::HashMap<usize, OwnedFd>,
     /// The container has its own mount namespace. Without one (runc allows it)
     /// the mounts land in the caller's namespace: no propagation changes, no
     /// pivot_root, and `delete` unmounts what is left under the rootfs.
@@ -51,13 +53,20 @@ pub fn setup(plan: &RootfsPlan) -> Result<()> {
         .ctx(|| format!("open rootfs {}", plan.rootfs.display()))?
         .into();
     for (i, m) in plan.spec.mounts().iter().flatten().enumerate() {
-        mount_one(plan, &root, m).map_err(|e| {
+        mount_one(plan, &root, m, plan.idmapped.get(&i)).map_err(|e| {
             Error::Process(format!(
                 "mounts[{i}] ({} on {}): {e}",
                 m.typ().as_deref().unwrap_or("bind"),
                 m.destination().display()
             ))
         })?;
+    }
+    // In a user namespace of its own, or one the runtime itself runs in
+    // (rootless podman gives none in the config): no mknod, and no writable
+    // cgroup hierarchies that are not the container's.
+    let in_user_ns = plan.user_ns || crate::userns::in_user_namespace();
+    if in_user_ns && plan.mount_ns {
+        readonly_foreign_cgroups(plan.rootfs)?;
     }
     // As runc: unless /dev is bound in from the host, the runtime fills it.
     let dev_is_bound = plan
@@ -67,9 +76,9 @@ pub fn setup(plan: &RootfsPlan) -> Result<()> {
         .flatten()
         .any(|m| m.destination() == Path::new("/dev") && is_bind(m));
     if !dev_is_bound {
-        devices::create_default(&root, plan.spec, plan.user_ns)?;
+        devices::create_default(&root, plan.spec, in_user_ns)?;
     }
-    devices::create_configured(&root, plan.spec, plan.user_ns)?;
+    devices::create_configured(&root, plan.spec, in_user_ns)?;
     if !dev_is_bound {
         devices::create_links(&root)?;
     }
@@ -192,7 +201,12 @@ fn is_bind(m: &Mount) -> bool {
             .any(|o| o == "bind" || o == "rbind")
 }
 
-fn mount_one(plan: &RootfsPlan, root: &OwnedFd, m: &Mount) -> Result<()> {
+fn mount_one(
+    plan: &RootfsPlan,
+    root: &OwnedFd,
+    m: &Mount,
+    idmapped: Option<&OwnedFd>,
+) -> Result<()> {
     let opts = options::parse(m.options().as_deref().unwrap_or_default())
         .map_err(|e| Error::Process(e.to_string()))?;
     let typ = m.typ().as_deref().unwrap_or("");
@@ -215,14 +229,23 @@ fn mount_one(plan: &RootfsPlan, root: &OwnedFd, m: &Mount) -> Result<()> {
         }
         .ctx(|| format!("create mount point {}", dest.display()))?;
         let rec = opts.flags & MsFlags::MS_REC;
-        mount(
-            Some(&source),
-            &fd_path(&target),
-            NONE,
-            MsFlags::MS_BIND | rec,
-            NONE,
-        )
-        .ctx(|| format!("bind {}", source.display()))?;
+        match idmapped {
+            // config.md "idmap": the runtime cloned and mapped the source already.
+            Some(tree) => crate::userns::move_mount_to(tree, &target)?,
+            None if opts.idmap.is_some() => {
+                return Err(Error::Process(
+                    "the runtime made no id-mapped tree for this mount".into(),
+                ))
+            }
+            None => mount(
+                Some(&source),
+                &fd_path(&target),
+                NONE,
+                MsFlags::MS_BIND | rec,
+                NONE,
+            )
+            .ctx(|| format!("bind {}", source.display()))?,
+        }
         // The old descriptor names what the mount now covers: reopen to reach the mount.
         let top =
             open_in_root(root, dest, libc::O_PATH).ctx(|| format!("open {}", dest.display()))?;
@@ -336,6 +359,58 @@ fn copy_tree(src: &Path, dst: &Path) -> std::io::Result<()> {
         if !ft.is_symlink() {
             fs::set_permissions(&to, fs::Permissions::from_mode(meta.mode()))?;
         }
+    }
+    Ok(())
+}
+
+/// CVE-2023-25809: in a user namespace, every cgroup filesystem the
+/// container can see (its cgroup mount, or host hierarchies that came in
+/// with an `rbind` of /sys, whose `ro` covers only the top mount) is
+/// read-only unless the container's root owns it (a delegated cgroup).
+fn readonly_foreign_cgroups(rootfs: &Path) -> Result<()> {
+    let info =
+        fs::read_to_string("/proc/self/mountinfo").ctx(|| "read /proc/self/mountinfo".into())?;
+    let cgroup_dir = rootfs.join("sys/fs/cgroup");
+    let me = nix::unistd::geteuid().as_raw();
+    for line in info.lines() {
+        let fields: Vec<&str> = line.split(' ').collect();
+        let Some(sep) = fields.iter().position(|f| *f == "-") else {
+            continue;
+        };
+        let (Some(mp), Some(opts), Some(fstype)) =
+            (fields.get(4), fields.get(5), fields.get(sep + 1))
+        else {
+            continue;
+        };
+        let mp = PathBuf::from(unescape_mountinfo(mp));
+        let is_cgroup = matches!(*fstype, "cgroup" | "cgroup2") && mp.starts_with(rootfs);
+        if !(is_cgroup || mp.starts_with(&cgroup_dir)) {
+            continue;
+        }
+        if opts.split(',').any(|o| o == "ro") {
+            continue;
+        }
+        let owned = fs::metadata(&mp).is_ok_and(|m| {
+            use std::os::unix::fs::MetadataExt;
+            m.uid() == me
+        });
+        if owned {
+            continue;
+        }
+        let keep = current_flags(&mp)?;
+        mount(
+            NONE,
+            &mp,
+            NONE,
+            MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | keep,
+            NONE,
+        )
+        .ctx(|| {
+            format!(
+                "remount {} read-only (a cgroup hierarchy the container does not own)",
+                mp.display()
+            )
+        })?;
     }
     Ok(())
 }

@@ -16,6 +16,9 @@ pub struct MountOptions {
     pub bind: bool,
     /// `tmpcopyup`: copy what the mount hides into the new tmpfs.
     pub tmpcopyup: bool,
+    /// `idmap` (false: this mount only) or `ridmap` (true: every mount below
+    /// too): the mount gets an id mapping (config.md "idmap").
+    pub idmap: Option<bool>,
 }
 
 /// An option husk recognises but cannot honour yet.
@@ -34,6 +37,7 @@ pub fn parse(options: &[String]) -> Result<MountOptions, UnsupportedOption> {
         data: String::new(),
         bind: false,
         tmpcopyup: false,
+        idmap: None,
     };
     let mut data = Vec::new();
     for opt in options {
@@ -87,6 +91,15 @@ pub fn parse(options: &[String]) -> Result<MountOptions, UnsupportedOption> {
                 out.tmpcopyup = true;
                 continue;
             }
+            "idmap" => {
+                out.idmap = Some(out.idmap == Some(true));
+                continue;
+            }
+            "ridmap" => {
+                out.idmap = Some(true);
+                continue;
+            }
+            // `idmap=<mappings>` (crun's inline form) and recursive attributes.
             o if o.starts_with("idmap")
                 || o.starts_with("ridmap")
                 || (o.starts_with('r') && is_recursive_attr(&o[1..])) =>
@@ -181,8 +194,17 @@ mod tests {
 
     #[test]
     fn unsupported_options_are_errors() {
-        for o in ["idmap", "rro", "rnosuid"] {
+        for o in ["idmap=uids=0-1-2", "rro", "rnosuid"] {
             assert!(parse(&[o.to_string()]).is_err(), "{o}");
         }
+    }
+
+    #[test]
+    fn idmap_options_are_not_mount_data() {
+        assert_eq!(opts(&["rbind", "idmap"]).idmap, Some(false));
+        assert_eq!(opts(&["rbind", "ridmap"]).idmap, Some(true));
+        assert_eq!(opts(&["ridmap", "idmap"]).idmap, Some(true));
+        assert_eq!(opts(&["rbind", "idmap"]).data, "");
+        assert_eq!(opts(&["rbind"]).idmap, None);
     }
 }

@@ -313,6 +313,7 @@ fn check_mounts(spec: &Spec, bundle: &Path, p: &mut Problems) {
         };
         let typ = m.typ().as_deref().unwrap_or("");
         let bind = typ == "bind" || parsed.as_ref().is_some_and(|o| o.bind);
+        check_idmap(spec, i, m, bind, parsed.as_ref().and_then(|o| o.idmap), p);
         if bind {
             match m.source() {
                 None => p.add(format!("mounts[{i}].source"), "a bind mount needs a source"),
@@ -331,6 +332,58 @@ fn check_mounts(spec: &Spec, bundle: &Path, p: &mut Problems) {
                 }
             }
         }
+    }
+}
+
+/// config.md "Mounts" `uidMappings`/`gidMappings` and the "idmap"/"ridmap"
+/// options: both mappings or neither, each valid; without them the
+/// container's user namespace supplies the mapping, so one is needed.
+fn check_idmap(
+    spec: &Spec,
+    i: usize,
+    m: &oci_spec::runtime::Mount,
+    bind: bool,
+    idmap: Option<bool>,
+    p: &mut Problems,
+) {
+    let uid = crate::userns::maps_of(m.uid_mappings().as_ref());
+    let gid = crate::userns::maps_of(m.gid_mappings().as_ref());
+    let mapped = !uid.is_empty() || !gid.is_empty();
+    if !mapped && idmap.is_none() {
+        return;
+    }
+    for (field, maps) in [("uidMappings", &uid), ("gidMappings", &gid)] {
+        if mapped && maps.is_empty() {
+            p.add(
+                format!("mounts[{i}].{field}"),
+                "is required with the other mapping (config.md: both or neither)",
+            );
+        }
+        for (j, problem) in crate::userns::check_maps(maps) {
+            match j {
+                Some(j) => p.add(format!("mounts[{i}].{field}[{j}]"), problem),
+                None => p.add(format!("mounts[{i}].{field}"), problem),
+            }
+        }
+    }
+    if !bind {
+        // mount_setattr(MOUNT_ATTR_IDMAP) needs a detached tree: open_tree of a bind source.
+        p.add(
+            format!("mounts[{i}]"),
+            "id-mapped mounts are supported for bind mounts only",
+        );
+    }
+    let user_ns = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().as_ref())
+        .is_some_and(|ns| ns.iter().any(|n| n.typ() == LinuxNamespaceType::User));
+    if !mapped && !user_ns {
+        p.add(
+            format!("mounts[{i}].options"),
+            "\"idmap\" without uidMappings/gidMappings takes the container's user namespace mapping, \
+             and the container has no user namespace",
+        );
     }
 }
 
@@ -635,7 +688,20 @@ fn check_namespace_needs(spec: &Spec, namespaces: &[LinuxNamespace], p: &mut Pro
     let maps = |m: &Option<Vec<oci_spec::runtime::LinuxIdMapping>>| {
         m.as_ref().is_some_and(|m| !m.is_empty())
     };
-    if has(LinuxNamespaceType::User) {
+    for (field, m) in [
+        ("linux.uidMappings", linux.uid_mappings()),
+        ("linux.gidMappings", linux.gid_mappings()),
+    ] {
+        for (i, problem) in crate::userns::check_maps(&crate::userns::maps_of(m.as_ref())) {
+            match i {
+                Some(i) => p.add(format!("{field}[{i}]"), problem),
+                None => p.add(field, problem),
+            }
+        }
+    }
+    if find(LinuxNamespaceType::User).is_some_and(|n| n.path().is_some()) {
+        // A joined user namespace has its maps already; init checks any given match them.
+    } else if has(LinuxNamespaceType::User) {
         if !maps(linux.uid_mappings()) {
             p.add(
                 "linux.uidMappings",
@@ -712,19 +778,6 @@ fn check_unsupported(spec: &Spec, p: &mut Problems) {
                 "Intel RDT needs the resctrl filesystem, which this host does not have mounted"
             };
             p.add("linux.intelRdt", why);
-        }
-    }
-    for (i, m) in spec.mounts().iter().flatten().enumerate() {
-        for (field, set) in [
-            ("uidMappings", m.uid_mappings().is_some()),
-            ("gidMappings", m.gid_mappings().is_some()),
-        ] {
-            if set {
-                p.add(
-                    format!("mounts[{i}].{field}"),
-                    "idmapped mounts are not supported yet",
-                );
-            }
         }
     }
 }
@@ -848,7 +901,8 @@ mod tests {
             "process.oomScoreAdj",
             "hostname",
             "mounts[0].destination",
-            "mounts[1].options[0]",
+            "mounts[1]",
+            "mounts[1].options",
             "mounts[2].source",
             "linux.devices[0].path",
             "linux.devices[1].type",
@@ -860,6 +914,45 @@ mod tests {
         ] {
             assert!(got.iter().any(|g| g == want), "{want} missing from {got:?}");
         }
+    }
+
+    #[test]
+    fn id_mappings_and_idmapped_mounts() {
+        let mut v = base();
+        v["linux"]["namespaces"] =
+            serde_json::json!([{"type": "mount"}, {"type": "user"}, {"type": "uts"}]);
+        v["linux"]["uidMappings"] = serde_json::json!([
+            {"containerID": 0, "hostID": 100000, "size": 65536},
+            {"containerID": 0, "hostID": 1000, "size": 1}
+        ]);
+        v["linux"]["gidMappings"] =
+            serde_json::json!([{"containerID": 0, "hostID": 100000, "size": 0}]);
+        let map = serde_json::json!([{"containerID": 0, "hostID": 100000, "size": 1}]);
+        v["mounts"] = serde_json::json!([
+            {"destination": "/a", "type": "bind", "source": "/", "options": ["rbind", "idmap"],
+             "uidMappings": map},
+            {"destination": "/b", "type": "bind", "source": "/", "options": ["rbind", "ridmap"]},
+            {"destination": "/c", "type": "tmpfs", "source": "tmpfs", "options": ["idmap"],
+             "uidMappings": map, "gidMappings": map},
+        ]);
+        let got = problems(v.clone());
+        assert_eq!(
+            got,
+            [
+                "mounts[0].gidMappings",
+                "mounts[2]",
+                "linux.uidMappings[1]",
+                "linux.gidMappings[0]"
+            ],
+            "{got:?}"
+        );
+        // Without a user namespace: the mappings have nowhere to go, and
+        // "ridmap" without mappings has no mapping to use.
+        v["linux"]["namespaces"] = serde_json::json!([{"type": "mount"}, {"type": "uts"}]);
+        v["linux"].as_object_mut().unwrap().remove("gidMappings");
+        let got = problems(v);
+        assert!(got.contains(&"mounts[1].options".to_string()), "{got:?}");
+        assert!(got.contains(&"linux.uidMappings".to_string()), "{got:?}");
     }
 
     #[test]
