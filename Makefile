@@ -71,7 +71,7 @@ clients-cgroup2: release
 # checkpoint/restore (integration/tests/checkpoint.rs) in the pure cgroup v2 VM,
 # where Debian's CRIU works (on this host's kernel `criu check` fails on the
 # vdso and the tests skip). HUSK_REQUIRE_CRIU=1 turns a skip into a failure.
-# About 6.5 min here (software-emulated VM, 10 tests).
+# 3-6 min here by load (software-emulated VM, 11 tests).
 test-criu: build
 	HUSK_CLIENT_DEPS=0 ./hack/install-deps.sh
 	$(CARGO) test -p integration --test checkpoint --no-run
