@@ -8,6 +8,7 @@ pkgs=(
   busybox-static                              # the demo and test rootfs
   iproute2 util-linux procps jq               # tests inspect namespaces, mounts, processes
   runc                                        # peer runtime, compared side by side in tests and docs
+  criu                                        # checkpoint/restore (driven over its RPC, `criu swrk`)
   uidmap passwd                               # rootless tests: newuidmap/newgidmap, useradd with subordinate ids
 )
 if [ "${HUSK_CLIENT_DEPS:-0}" = 1 ]; then

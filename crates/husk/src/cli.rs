@@ -88,6 +88,104 @@ pub enum Command {
     Events(EventsArgs),
     /// Print the features this runtime supports as JSON.
     Features,
+    /// Checkpoint a running container with CRIU.
+    Checkpoint(Box<CheckpointArgs>),
+    /// Restore a container from a checkpoint made with `checkpoint`.
+    Restore(Box<RestoreArgs>),
+}
+
+/// Flags `checkpoint` and `restore` share (runc's names).
+#[derive(Debug, Args)]
+pub struct CriuArgs {
+    /// Path for the criu image files (default: ./checkpoint).
+    #[arg(long = "image-path")]
+    pub image_path: Option<PathBuf>,
+    /// Path for criu's work files and logs (default: the image path).
+    #[arg(long = "work-path")]
+    pub work_path: Option<PathBuf>,
+    /// Allow open TCP connections.
+    #[arg(long = "tcp-established")]
+    pub tcp_established: bool,
+    /// Allow external unix sockets.
+    #[arg(long = "ext-unix-sk")]
+    pub ext_unix_sk: bool,
+    /// Allow shell jobs (a terminal whose master is outside the container).
+    #[arg(long = "shell-job")]
+    pub shell_job: bool,
+    /// Handle file locks.
+    #[arg(long = "file-locks")]
+    pub file_locks: bool,
+    /// cgroups mode: soft (default), full, strict or ignore.
+    #[arg(long = "manage-cgroups-mode")]
+    pub manage_cgroups_mode: Option<String>,
+    /// Create a namespace, but do not restore its properties (only `network`).
+    #[arg(long = "empty-ns")]
+    pub empty_ns: Vec<String>,
+    /// Enable auto deduplication of memory images.
+    #[arg(long = "auto-dedup")]
+    pub auto_dedup: bool,
+    /// Use userfaultfd to lazily restore memory pages.
+    #[arg(long = "lazy-pages")]
+    pub lazy_pages: bool,
+}
+
+/// `checkpoint` flags.
+#[derive(Debug, Args)]
+pub struct CheckpointArgs {
+    /// Flags shared with restore.
+    #[command(flatten)]
+    pub criu: CriuArgs,
+    /// Path of previous criu image files (a pre-dump), relative to the image path.
+    #[arg(long = "parent-path")]
+    pub parent_path: Option<PathBuf>,
+    /// Leave the process running after checkpointing.
+    #[arg(long = "leave-running")]
+    pub leave_running: bool,
+    /// criu writes \0 to this fd once lazy-pages is ready (-1: none).
+    #[arg(long = "status-fd", default_value_t = -1, allow_negative_numbers = true)]
+    pub status_fd: i32,
+    /// ADDRESS:PORT of the page server.
+    #[arg(long = "page-server")]
+    pub page_server: Option<String>,
+    /// Dump the container's memory only, leaving it running.
+    #[arg(long = "pre-dump")]
+    pub pre_dump: bool,
+    /// Container id.
+    pub id: String,
+}
+
+/// `restore` flags.
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// Flags shared with checkpoint.
+    #[command(flatten)]
+    pub criu: CriuArgs,
+    /// Unix socket that receives the master of the restored terminal.
+    #[arg(long = "console-socket")]
+    pub console_socket: Option<PathBuf>,
+    /// Path to the bundle directory.
+    #[arg(short = 'b', long, default_value = ".")]
+    pub bundle: PathBuf,
+    /// Detach from the restored container's process.
+    #[arg(short = 'd', long)]
+    pub detach: bool,
+    /// Write the restored init's pid to this file.
+    #[arg(long = "pid-file")]
+    pub pid_file: Option<PathBuf>,
+    /// Do not become a subreaper for reparented processes.
+    #[arg(long = "no-subreaper")]
+    pub no_subreaper: bool,
+    /// Do not use pivot_root (refused: CRIU sets up the root).
+    #[arg(long = "no-pivot")]
+    pub no_pivot: bool,
+    /// An LSM profile for the restore, TYPE:NAME (refused: husk applies no LSM labels).
+    #[arg(long = "lsm-profile")]
+    pub lsm_profile: Option<String>,
+    /// An LSM mount context for the restore (refused: husk applies no LSM labels).
+    #[arg(long = "lsm-mount-context")]
+    pub lsm_mount_context: Option<String>,
+    /// Container id for the restored container.
+    pub id: String,
 }
 
 /// Just an id.

@@ -507,6 +507,11 @@ impl Runtime {
     fn destroy(&self, dir: ContainerDir, state: &ContainerState) -> Result<()> {
         destroy(self.sys.as_ref(), dir, state)
     }
+
+    /// Make sure the init of a container CRIU has just stopped is gone.
+    pub(crate) fn ensure_stopped(&self, state: &ContainerState) -> Result<()> {
+        self.kill_and_wait(state)
+    }
 }
 
 /// `id` cannot do `op` in `status`.
@@ -1073,7 +1078,7 @@ unsafe fn clone_in_user_ns(
 /// runc's rule: the config's device rules, then the devices every container
 /// may use (config-linux.md "Default Devices" plus ptys and tun), then each
 /// device the config creates.
-fn resources_with_default_devices(spec: &Spec) -> LinuxResources {
+pub(crate) fn resources_with_default_devices(spec: &Spec) -> LinuxResources {
     let linux = spec.linux().as_ref();
     let mut res = linux
         .and_then(|l| l.resources().clone())

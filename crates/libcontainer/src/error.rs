@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use crate::cgroups::CgroupError;
+use crate::checkpoint::CheckpointError;
 use crate::hooks::HookError;
 use crate::process::channel::ChannelError;
 use crate::security::seccomp::SeccompError;
@@ -42,6 +43,9 @@ pub enum Error {
     /// `update`, `events` or `stats` was given an unusable argument.
     #[error(transparent)]
     Ops(#[from] OpsError),
+    /// `checkpoint` or `restore` failed, or CRIU is not usable.
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
     /// A step inside the container's init or an exec'd process failed. Only
     /// that process itself (after the clone, before `execve`) makes this
     /// error: it sends the text to the runtime, which reports it as

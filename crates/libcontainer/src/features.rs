@@ -6,7 +6,8 @@
 //! that module), the seccomp architectures a filter can hold on this host, the
 //! filter flags this kernel takes, and `false` for what husk refuses
 //! (AppArmor and SELinux labels, the systemd user-instance driver,
-//! Intel RDT, net devices, checkpointing).
+//! Intel RDT, net devices); checkpointing is reported enabled only where
+//! CRIU works.
 
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -22,7 +23,8 @@ use crate::rootfs::options;
 use crate::security::seccomp;
 use crate::spec::OCI_VERSION;
 
-/// runc's annotation saying whether `checkpoint`/`restore` work: they do not in husk.
+/// runc's annotation saying whether `checkpoint`/`restore` work: `true`
+/// only when CRIU is installed and its check of this kernel passes.
 pub const ANNOTATION_CHECKPOINT_ENABLED: &str = "org.opencontainers.runc.checkpoint.enabled";
 /// The libseccomp version linked in (runc's annotation).
 pub const ANNOTATION_LIBSECCOMP_VERSION: &str = "io.github.seccomp.libseccomp.version";
@@ -187,7 +189,7 @@ pub fn features() -> Features {
         .set_annotations(Some(HashMap::from([
             (
                 ANNOTATION_CHECKPOINT_ENABLED.to_string(),
-                "false".to_string(),
+                crate::checkpoint::criu_check().is_ok().to_string(),
             ),
             (
                 ANNOTATION_LIBSECCOMP_VERSION.to_string(),
@@ -334,6 +336,10 @@ mod tests {
         assert_eq!(v["linux"]["cgroup"]["systemd"], true);
         assert_eq!(v["linux"]["cgroup"]["systemdUser"], false);
         assert_eq!(v["linux"]["mountExtensions"]["idmap"]["enabled"], true);
-        assert_eq!(v["annotations"][ANNOTATION_CHECKPOINT_ENABLED], "false");
+        let criu = crate::checkpoint::criu_check().is_ok().to_string();
+        assert_eq!(
+            v["annotations"][ANNOTATION_CHECKPOINT_ENABLED],
+            criu.as_str()
+        );
     }
 }

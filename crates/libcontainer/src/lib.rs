@@ -15,6 +15,7 @@
 //! | pause, resume | [`Runtime::pause`], [`Runtime::resume`] |
 //! | update, ps | [`Runtime::update`], [`Runtime::processes`] |
 //! | stats, events | [`Runtime::stats`], [`Runtime::events`] |
+//! | checkpoint, restore (CRIU) | [`Runtime::checkpoint`] with [`CheckpointOptions`], [`Runtime::restore`] with [`RestoreOptions`] |
 //!
 //! The `husk` command line is a thin layer over exactly this API.
 //!
@@ -84,7 +85,8 @@
 //! wraps that concern's own enum: [`ConfigError`] (the bundle or spec),
 //! [`StateError`] (ids, the state directory, the container's status),
 //! [`CgroupError`], [`SeccompError`], [`SecurityError`], [`ProcessError`]
-//! (the container's processes), [`ExecError`] and [`OpsError`].
+//! (the container's processes), [`ExecError`], [`OpsError`] and
+//! [`CheckpointError`].
 //!
 //! # Logging
 //!
@@ -94,6 +96,7 @@
 //! subscriber to see them.
 
 mod cgroups;
+mod checkpoint;
 mod container;
 mod error;
 mod exec;
@@ -114,6 +117,10 @@ mod syscall;
 mod userns;
 
 pub use cgroups::CgroupError;
+pub use checkpoint::{
+    criu_check, CheckpointError, CheckpointOptions, ManageCgroupsMode, RestoreOptions, Restored,
+    DESCRIPTORS_FILE,
+};
 pub use container::{CreateOptions, Created, OciState, Runtime, Status, Stdio};
 pub use error::{Error, ExecError, OpsError, ProcessError, Result, TtyMismatch};
 pub use exec::{ExecOptions, ExecProcess, Execed, ProcessOverrides};

@@ -83,6 +83,8 @@ pub enum Operation {
     Update,
     /// `stats` and `events`.
     Stats,
+    /// `checkpoint`.
+    Checkpoint,
 }
 
 /// runc's wording for each refusal (clients match on some of it).
@@ -99,7 +101,7 @@ fn wrong_status(id: &str, op: Operation, status: Status) -> String {
         (Operation::Exec, s) => format!("cannot exec in a {s} container"),
         (Operation::Resume, _) => "container not paused".into(),
         (Operation::Stats, _) => format!("container with id {id} is not running"),
-        (Operation::Kill | Operation::Pause | Operation::Update, _) => {
+        (Operation::Kill | Operation::Pause | Operation::Update | Operation::Checkpoint, _) => {
             "container not running".into()
         }
     }

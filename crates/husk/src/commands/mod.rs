@@ -1,5 +1,6 @@
 //! One short module per command: turn flags into a library call, print the result.
 
+mod checkpoint;
 mod create;
 mod delete;
 mod events;
@@ -9,6 +10,7 @@ mod kill;
 mod list;
 mod pause;
 mod ps;
+mod restore;
 mod resume;
 mod run;
 mod spec;
@@ -68,6 +70,8 @@ pub fn dispatch(cli: &Cli) -> CmdResult {
         Command::Update(a) => update::run(&rt, a),
         Command::Events(a) => events::run(&rt, a),
         Command::Features => features::run(),
+        Command::Checkpoint(a) => checkpoint::run(&rt, a),
+        Command::Restore(a) => restore::run(&rt, a),
     }
 }
 

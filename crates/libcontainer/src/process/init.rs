@@ -229,6 +229,9 @@ fn setup_and_exec(ctx: &mut InitContext) -> Result<Never> {
             .map_err(|e| Error::Process(e.to_string()))?;
     }
     rootfs::enter(&plan)?;
+    if ctx.mount_ns {
+        reopen_dev_null()?;
+    }
     if let Some(h) = spec.hostname().as_deref().filter(|h| !h.is_empty()) {
         nix::unistd::sethostname(h).ctx(|| format!("hostname {h:?}"))?;
     }
@@ -664,6 +667,36 @@ pub fn clone_flag(t: LinuxNamespaceType) -> CloneFlags {
         LinuxNamespaceType::Cgroup => CloneFlags::CLONE_NEWCGROUP,
         LinuxNamespaceType::Time => CloneFlags::from_bits_retain(libc::CLONE_NEWTIME),
     }
+}
+
+/// runc's choice: stdio that is the host's /dev/null (e.g. conmon's stdin)
+/// is reopened as the container's own /dev/null, so no descriptor of the
+/// init refers to a mount outside the container (CRIU cannot checkpoint one).
+fn reopen_dev_null() -> Result<()> {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    let Ok(null) = crate::rootfs::verify::dev_null(std::path::Path::new("/dev/null")) else {
+        return Ok(()); // no /dev/null of its own: nothing better to use
+    };
+    let own = nix::sys::stat::fstat(null.as_raw_fd()).ctx(|| "stat /dev/null".into())?;
+    for fd in 0..3 {
+        let Ok(st) = nix::sys::stat::fstat(fd) else {
+            continue;
+        };
+        let is_null = st.st_mode & libc::S_IFMT == libc::S_IFCHR && st.st_rdev == own.st_rdev;
+        if !is_null || (st.st_dev == own.st_dev && st.st_ino == own.st_ino) {
+            continue;
+        }
+        let flags = nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_GETFL)
+            .ctx(|| format!("flags of fd {fd}"))?;
+        let mode = nix::fcntl::OFlag::from_bits_truncate(flags & libc::O_ACCMODE);
+        let path = format!("/proc/self/fd/{}", null.as_raw_fd());
+        let raw = nix::fcntl::open(path.as_str(), mode, nix::sys::stat::Mode::empty())
+            .ctx(|| format!("reopen /dev/null for fd {fd}"))?;
+        // SAFETY: open returned a new descriptor we own.
+        let new = unsafe { OwnedFd::from_raw_fd(raw) };
+        nix::unistd::dup2(new.as_raw_fd(), fd).ctx(|| format!("dup2 /dev/null onto fd {fd}"))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
