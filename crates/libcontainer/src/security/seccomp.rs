@@ -411,15 +411,7 @@ pub(crate) fn filter_from_cached(
     if bytes.is_empty() || !bytes.len().is_multiple_of(INSN) || bytes.len() / INSN > BPF_MAXINSNS {
         return Ok(None);
     }
-    let program = bytes
-        .chunks_exact(INSN)
-        .map(|insn| BpfInstruction {
-            code: u16::from_ne_bytes([insn[0], insn[1]]),
-            jt: insn[2],
-            jf: insn[3],
-            k: u32::from_ne_bytes([insn[4], insn[5], insn[6], insn[7]]),
-        })
-        .collect();
+    let program = decode_program(bytes);
     let listener = notify_listener_needed(profile);
     if listener {
         check_notify_supported(syscall_entries(profile))?;
@@ -915,22 +907,28 @@ fn export_program(ctx: &ScmpFilterContext) -> Result<Vec<BpfInstruction>, Seccom
         .map_err(|err| export_err("reading the program back", &err))?;
 
     const INSN: usize = size_of::<BpfInstruction>();
-    if bytes.len() % INSN != 0 {
+    if !bytes.len().is_multiple_of(INSN) {
         return Err(SeccompError::Export(format!(
             "libseccomp wrote {} bytes, not a whole number of {INSN}-byte instructions",
             bytes.len()
         )));
     }
-    // libseccomp writes `struct sock_filter`s in host byte order.
-    Ok(bytes
-        .chunks_exact(INSN)
+    Ok(decode_program(&bytes))
+}
+
+/// `struct sock_filter`s in host byte order (as libseccomp writes them and
+/// the cache stores them) to instructions; a trailing partial one is ignored
+/// (callers check the length first).
+fn decode_program(bytes: &[u8]) -> Vec<BpfInstruction> {
+    bytes
+        .chunks_exact(size_of::<BpfInstruction>())
         .map(|insn| BpfInstruction {
             code: u16::from_ne_bytes([insn[0], insn[1]]),
             jt: insn[2],
             jf: insn[3],
             k: u32::from_ne_bytes([insn[4], insn[5], insn[6], insn[7]]),
         })
-        .collect())
+        .collect()
 }
 
 fn scmp_arch(arch: Arch) -> ScmpArch {
