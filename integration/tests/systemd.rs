@@ -164,16 +164,3 @@ fn device_rules_survive_daemon_reload() {
     assert_eq!(read(dir.join("memory.max")).trim(), "67108864");
     assert_eq!(systemctl(&["is-active", &unit]), "active");
 }
-
-/// Without `--systemd-cgroup`, the systemd form is refused with a hint.
-#[test]
-fn systemd_form_without_the_flag_is_refused() {
-    if skip_on_runc("runc 1.1.5 takes a:b:c as a cgroupfs path") {
-        return;
-    }
-    let sb = Sandbox::new();
-    let mut b = sb.bundle(&["true"]);
-    b.linux()["cgroupsPath"] = json!("system.slice:husk-it:x");
-    let id = sb.new_id();
-    sb.create(&id, &b).err_mentions(&["--systemd-cgroup"]);
-}
