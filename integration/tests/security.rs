@@ -216,3 +216,43 @@ fn dev_console_symlink_is_not_followed() {
         "something was mounted over core_pattern through /dev/console: {out}"
     );
 }
+
+/// CVE-2021-43784: runc's parent packed config values into length-prefixed
+/// netlink attributes with a 16-bit length; a value over 64 KiB wrapped it,
+/// and its bytes were read as further attributes (namespace paths to join,
+/// for one). husk never serialises the config to the init (the clone copies
+/// it), and its channel carries one tagged message per SEQPACKET packet. The
+/// attack's shape: values far over 64 KiB whose bytes look like framing and
+/// like a host namespace path; the container must get them intact and still
+/// be in its own namespaces.
+#[test]
+fn oversized_crafted_values_do_not_confuse_the_init() {
+    let sb = Sandbox::new();
+    let mut b = sb.bundle(&[]);
+    // Bytes that a length-prefixed reader could take for tags and a path.
+    let crafted = "\u{1}P\u{0}/proc/1/ns/net\u{2}H".replace('\u{0}', "-");
+    let big: String = crafted.repeat(100_000 / crafted.len() + 1);
+    let env = b.process()["env"].as_array_mut().unwrap();
+    for i in 0..3 {
+        env.push(json!(format!("BIG{i}={big}")));
+    }
+    b.config["annotations"] = json!({ "org.example.big": big.repeat(2) });
+    let host_net = std::fs::read_link("/proc/self/ns/net").unwrap();
+    let out = sb.sh(
+        &mut b,
+        "echo ${#BIG0} ${#BIG1} ${#BIG2}; readlink /proc/self/ns/net; echo pid $$",
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    let len = big.chars().count().to_string();
+    assert_eq!(
+        lines[0],
+        format!("{len} {len} {len}"),
+        "values changed: {out}"
+    );
+    assert_ne!(
+        lines[1],
+        host_net.to_string_lossy(),
+        "the container joined the host's network namespace: {out}"
+    );
+    assert_eq!(lines[2], "pid 1", "not in its own pid namespace: {out}");
+}
