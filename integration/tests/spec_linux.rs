@@ -756,6 +756,86 @@ fn seccomp_listener_receives_process_state() {
     );
 }
 
+/// Receives one container process state with its fd from the agent socket
+/// while `during` runs; returns the state and whether a listener came along.
+fn agent_receives<T: Send>(
+    listener: &UnixListener,
+    during: impl FnOnce() -> T + Send,
+) -> (Option<Value>, T) {
+    std::thread::scope(|s| {
+        let h = s.spawn(during);
+        let mut conn = None;
+        wait_until(T, || {
+            conn = listener.accept().ok().map(|(c, _)| c);
+            conn.is_some() || h.is_finished()
+        });
+        let state = conn.map(|conn| {
+            conn.set_nonblocking(false).unwrap();
+            conn.set_read_timeout(Some(T)).unwrap();
+            let (payload, fds) = recv_with_fds(&conn);
+            assert_eq!(fds.len(), 1, "exactly the seccomp fd");
+            for fd in fds {
+                unsafe { libc::close(fd) };
+            }
+            serde_json::from_slice::<Value>(&payload).expect("JSON state")
+        });
+        (state, h.join().unwrap())
+    })
+}
+
+/// config-linux.md "Seccomp" `listenerPath` with runtime.md "exec" (as
+/// runc): a process exec'd into a container whose profile has NOTIFY rules
+/// gets its own listener, handed to the agent with the container's state
+/// ("running") and that process's pid; without it, its notified syscalls
+/// would fail with ENOSYS and no agent could ever answer them.
+#[test]
+fn seccomp_listener_of_an_exec_reaches_the_agent() {
+    let sb = Sandbox::new();
+    let sock = sb.dir.join("agent.sock");
+    let listener = UnixListener::bind(&sock).unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let mut b = sb.bundle(&["sleep", "30"]);
+    b.linux()["seccomp"] = notify_seccomp(&sock);
+    let id = sb.new_id();
+    b.save_for(Some(&id));
+    let (first, create) = agent_receives(&listener, || {
+        sb.cmd(&["create", "--bundle"])
+            .arg(&b.dir)
+            .arg(&id)
+            .timeout(T)
+            .run()
+    });
+    create.ok();
+    assert_eq!(
+        first.expect("the init's listener")["state"]["status"],
+        "creating"
+    );
+    sb.start(&id).ok();
+    let (second, exec) = agent_receives(&listener, || {
+        sb.cmd(&["exec", "--pid-file"])
+            .arg(sb.dir.join("exec.pid"))
+            .args(&[id.as_str(), "true"])
+            .timeout(T)
+            .run()
+    });
+    exec.ok();
+    let st = second.expect("the agent got no listener for the exec'd process");
+    assert_eq!(st["state"]["status"], "running", "{st}");
+    assert_eq!(st["state"]["id"], id.as_str(), "{st}");
+    assert_eq!(st["metadata"], "husk-meta", "{st}");
+    let exec_pid: i64 = fs::read_to_string(sb.dir.join("exec.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        st["pid"].as_i64(),
+        Some(exec_pid),
+        "not the exec'd process: {st}"
+    );
+    sb.delete_force(&id).ok();
+}
+
 /// config-linux.md "Seccomp" `listenerPath` (line 930): if sending to the
 /// socket fails (nothing listens there), the runtime MUST generate an error.
 #[test]

@@ -770,7 +770,13 @@ fn create_in(
                 Ok((FromInit::Ready, _)) => return Ok(()),
                 Ok((FromInit::SeccompListener, Some(listener))) => {
                     if let Some(agent) = &agent {
-                        send_seccomp_state(agent, &listener, spec, &opts.id, pid, bundle)?;
+                        let state = AgentState {
+                            id: &opts.id,
+                            status: "creating",
+                            pid,
+                            bundle: &bundle.path,
+                        };
+                        send_seccomp_state(agent, &listener, spec, &state)?;
                     }
                 }
                 Ok((FromInit::SeccompListener, None)) => {
@@ -956,16 +962,30 @@ fn cgroup_of(sys: &dyn Syscall, state: &ContainerState) -> Result<Box<dyn cgroup
     }
 }
 
+/// What the seccomp agent is told about the process whose listener it gets.
+pub(crate) struct AgentState<'a> {
+    pub id: &'a str,
+    /// "creating" for the init, "running" for an exec'd process.
+    pub status: &'a str,
+    /// The process the listener belongs to.
+    pub pid: Pid,
+    pub bundle: &'a Path,
+}
+
 /// Hand the seccomp notify listener to the agent: the container state as JSON
 /// with the listener attached (config-linux.md "Seccomp", runtime.md "State").
-fn send_seccomp_state(
+pub(crate) fn send_seccomp_state(
     agent: &std::os::unix::net::UnixStream,
     listener: &OwnedFd,
     spec: &Spec,
-    id: &str,
-    pid: Pid,
-    bundle: &Bundle,
+    st: &AgentState,
 ) -> Result<()> {
+    let AgentState {
+        id,
+        status,
+        pid,
+        bundle,
+    } = *st;
     let seccomp = spec.linux().as_ref().and_then(|l| l.seccomp().as_ref());
     let msg = serde_json::json!({
         "ociVersion": OCI_VERSION,
@@ -973,8 +993,8 @@ fn send_seccomp_state(
         "pid": pid.as_raw(),
         "metadata": seccomp.and_then(|s| s.listener_metadata().clone()).unwrap_or_default(),
         "state": {
-            "ociVersion": OCI_VERSION, "id": id, "status": "creating",
-            "pid": pid.as_raw(), "bundle": bundle.path,
+            "ociVersion": OCI_VERSION, "id": id, "status": status,
+            "pid": pid.as_raw(), "bundle": bundle,
             "annotations": spec.annotations().clone().unwrap_or_default(),
         },
     })

@@ -289,16 +289,25 @@ impl Runtime {
             let _ = waitpid(pid, None);
             ExecError::Start(msg).into()
         };
-        match parent_end.recv_from_init() {
-            // execve closed the child's end: the program runs.
-            Err(ChannelError::Closed) => {}
-            Ok(FromInit::Failed(msg)) => return Err(failed(msg)),
-            Ok(other) => {
-                return Err(failed(format!(
-                    "unexpected {other:?} from the exec process"
-                )))
+        loop {
+            match parent_end.recv_from_init_with_fd() {
+                // execve closed the child's end: the program runs.
+                Err(ChannelError::Closed) => break,
+                Ok((FromInit::SeccompListener, Some(listener))) => {
+                    // config-linux.md "Seccomp": one connection to the agent
+                    // per listener; an unreachable agent is an error.
+                    if let Err(e) = send_to_agent(&state, pid, &listener) {
+                        return Err(failed(e.to_string()));
+                    }
+                }
+                Ok((FromInit::Failed(msg), _)) => return Err(failed(msg)),
+                Ok((other, _)) => {
+                    return Err(failed(format!(
+                        "unexpected {other:?} from the exec process"
+                    )))
+                }
+                Err(e) => return Err(failed(e.to_string())),
             }
-            Err(e) => return Err(failed(e.to_string())),
         }
         if let Some(path) = &opts.pid_file {
             // runc: a pid file that cannot be written ends the process.
@@ -306,6 +315,34 @@ impl Runtime {
         }
         Ok(Execed { pid })
     }
+}
+
+/// The exec'd process's seccomp listener to the agent at the config's
+/// `listenerPath`, with the container state (status "running").
+fn send_to_agent(state: &ContainerState, pid: Pid, listener: &OwnedFd) -> Result<()> {
+    let spec = &state.config;
+    let Some(path) = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.seccomp().as_ref())
+        .and_then(|s| s.listener_path().as_ref())
+    else {
+        // No agent configured: the listener is dropped, as for the init.
+        return Ok(());
+    };
+    let agent = std::os::unix::net::UnixStream::connect(path).map_err(|e| {
+        ExecError::Start(format!(
+            "linux.seccomp.listenerPath {}: {e}",
+            path.display()
+        ))
+    })?;
+    let st = crate::container::AgentState {
+        id: &state.id,
+        status: "running",
+        pid,
+        bundle: &state.bundle,
+    };
+    crate::container::send_seccomp_state(&agent, listener, spec, &st)
 }
 
 fn stopped(id: &str) -> Error {

@@ -109,5 +109,13 @@ fn enter_and_exec(ctx: &mut ExecContext) -> Result<Never> {
         None if user.uid() != 0 => init::fix_stdio_owner(user.uid(), user.gid()),
         None => {}
     }
-    init::prepare_exec(process, ctx.seccomp.take(), ctx.setgroups_allowed)?.exec(ctx.preserve_fds)
+    let mut ready = init::prepare_exec(process, ctx.seccomp.take(), ctx.setgroups_allowed)?;
+    if let Some(listener) = ready.take_listener()? {
+        // config-linux.md "Seccomp": the agent gets this process's listener
+        // too (its notifications would otherwise go nowhere).
+        ctx.channel
+            .send_listener_to_parent(std::os::fd::AsRawFd::as_raw_fd(&listener))
+            .map_err(|e| Error::Process(format!("exec: send the seccomp listener: {e}")))?;
+    }
+    ready.exec(ctx.preserve_fds)
 }
