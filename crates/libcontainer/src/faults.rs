@@ -18,7 +18,9 @@
 //! | `delete-after-kill` | delete | the init is dead; cgroup and state remain |
 //! | `delete-before-remove` | delete | the cgroup is gone; state remains |
 
-/// The environment variable that names the stage to die at.
+/// The environment variable that names the stage to die at (read by debug
+/// builds only).
+#[cfg(debug_assertions)]
 pub const STOP_AT_VAR: &str = "HUSK_TEST_STOP_AT";
 
 /// Die here if `HUSK_TEST_STOP_AT` names `stage` (debug builds only).
