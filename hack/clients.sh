@@ -10,6 +10,17 @@ clients=("$@")
 [ ${#clients[@]} -gt 0 ] || clients=(podman containerd docker buildah)
 [ -d "$dir" ] || { echo "clients: $dir not found (the shared client checks)"; exit 1; }
 logs=$(mktemp -d /tmp/husk-clients.XXXXXX)
+# podman runs a runtime named husk with --root /run/husk; the compiled seccomp
+# programs husk keeps there (.seccomp-cache) are removed again afterwards,
+# with /run/husk itself, when this run made them.
+state_root=/run/husk
+had_root=0; [ -e "$state_root" ] && had_root=1
+had_cache=0; [ -e "$state_root/.seccomp-cache" ] && had_cache=1
+cleanup_state() {
+  [ "$had_cache" = 1 ] || rm -rf "$state_root/.seccomp-cache"
+  [ "$had_root" = 1 ] || rmdir "$state_root" 2>/dev/null || true
+}
+trap cleanup_state EXIT
 declare -A res
 total_p=0; total_f=0; start=$(date +%s)
 for c in "${clients[@]}"; do
