@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # busybox-rootfs.sh DIR: a root filesystem in DIR with a static busybox and a
-# link per applet (what make-bundle.sh puts in a bundle), for the library's
-# doctests and examples.
+# link per applet: the rootfs of make-bundle.sh's bundles, and of the
+# library's doctests and examples.
 set -euo pipefail
 dir=$1
 busybox=${BUSYBOX:-/bin/busybox}

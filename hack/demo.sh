@@ -12,7 +12,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-HUSK=$husk hack/make-bundle.sh "$work/bundle" sh -c \
+# An absolute cgroup of its own: nothing lands inside the caller's cgroup.
+HUSK=$husk CGROUPS_PATH="/husk-demo-$$" hack/make-bundle.sh "$work/bundle" sh -c \
   'echo "hostname: $(hostname)"; echo "id: $(id)"; echo "ps inside the container:"; ps -o pid,user,args; exit 3'
 
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
