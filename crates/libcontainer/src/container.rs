@@ -299,6 +299,7 @@ impl Runtime {
         let crate::spec::Checked {
             bundle,
             seccomp: filter,
+            cgroup,
         } = tracing::debug_span!("check").in_scope(|| {
             let cache = FilterCache::in_root(self.root.path());
             let check = crate::spec::CheckOptions {
@@ -313,7 +314,7 @@ impl Runtime {
         })?;
         let dir = self.root.create(&opts.id)?;
         crate::faults::stop_at("after-state-dir");
-        match self.create_in(&dir, &bundle, opts, filter, stdio) {
+        match self.create_in(&dir, &bundle, opts, filter, cgroup, stdio) {
             Ok(created) => Ok(created),
             Err(e) => {
                 let _ = dir.remove();
@@ -462,6 +463,7 @@ impl Runtime {
         bundle: &Bundle,
         opts: &CreateOptions,
         filter: Option<seccomp::Filter>,
+        cgroup: Option<Box<dyn cgroups::Manager>>,
         stdio: Stdio,
     ) -> Result<Created> {
         create_in(
@@ -470,6 +472,7 @@ impl Runtime {
             bundle,
             opts,
             filter,
+            cgroup,
             stdio,
             self.rootless,
             self.systemd_cgroup,
@@ -533,6 +536,7 @@ fn create_in(
     bundle: &Bundle,
     opts: &CreateOptions,
     filter: Option<seccomp::Filter>,
+    cgroup: Option<Box<dyn cgroups::Manager>>,
     stdio: Stdio,
     rootless: bool,
     systemd_cgroup: bool,
@@ -611,13 +615,17 @@ fn create_in(
         write_time_offsets(spec)?;
     }
 
-    let cgroup = cgroups::manager(
-        linux
-            .and_then(|l| l.cgroups_path().as_ref())
-            .and_then(|p| p.to_str()),
-        &opts.id,
-        systemd_cgroup,
-    )?;
+    // Normally the one the config check built (it read the host's mounts).
+    let cgroup = match cgroup {
+        Some(manager) => manager,
+        None => cgroups::manager(
+            linux
+                .and_then(|l| l.cgroups_path().as_ref())
+                .and_then(|p| p.to_str()),
+            &opts.id,
+            systemd_cgroup,
+        )?,
+    };
     // runtime.md "Delete": what the container did not create is not deleted
     // with it; a cgroup that is already there is joined, and kept.
     let cgroup_preexisting = cgroup.existing_directories();

@@ -13,10 +13,10 @@
 //! of copying the whole runtime binary on every start as runc 1.1 does.
 
 use std::ffi::{CStr, CString};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 
 /// x86_64 ELF: `execve(argv[1], &argv[2], envp)`, then `exit(127)` if that fails.
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", not(feature = "bench-unprotected-exec")))]
 const TRAMPOLINE: &[u8] = &[
     // ELF header: 64-bit, little endian, ET_EXEC, x86-64, entry 0x400078, one program header.
     0x7f, 0x45, 0x4c, 0x46, 0x02, 0x01, 0x01, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, //
@@ -41,9 +41,11 @@ const TRAMPOLINE: &[u8] = &[
 
 /// A sealed memfd holding the trampoline, made before seccomp and capability
 /// changes (which might forbid memfd_create). `None` where there is no
-/// trampoline for this architecture.
+/// trampoline for this architecture, or in a build with the
+/// `bench-unprotected-exec` feature (benchmarks only: `make bench-exe-protection`
+/// measures what the protection costs by comparing against such a build).
 pub fn prepare() -> nix::Result<Option<OwnedFd>> {
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", not(feature = "bench-unprotected-exec")))]
     {
         const MFD_EXEC: libc::c_uint = 0x10;
         let name = c"husk-exec";
@@ -57,7 +59,7 @@ pub fn prepare() -> nix::Result<Option<OwnedFd>> {
             return Err(nix::Error::last());
         }
         // SAFETY: memfd_create returned a new descriptor we own.
-        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        let fd = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
         let mut written = 0;
         while written < TRAMPOLINE.len() {
             written += nix::unistd::write(&fd, &TRAMPOLINE[written..])?;
@@ -70,7 +72,7 @@ pub fn prepare() -> nix::Result<Option<OwnedFd>> {
         }
         Ok(Some(fd))
     }
-    #[cfg(not(target_arch = "x86_64"))]
+    #[cfg(any(not(target_arch = "x86_64"), feature = "bench-unprotected-exec"))]
     Ok(None)
 }
 

@@ -99,7 +99,13 @@ fn prepare_root(plan: &RootfsPlan) -> Result<()> {
         .filter(|p| !p.contains(MsFlags::MS_UNBINDABLE))
         .unwrap_or(MsFlags::MS_SLAVE | MsFlags::MS_REC);
     mount(NONE, "/", NONE, flag, NONE).ctx(|| "set the propagation of /".into())?;
-    make_parent_mount_unshared(plan.rootfs)?;
+    // After a recursive slave or private change no mount is shared, so the
+    // rootfs's parent cannot be: only other propagations need mountinfo read.
+    let none_shared =
+        flag.contains(MsFlags::MS_REC) && flag.intersects(MsFlags::MS_SLAVE | MsFlags::MS_PRIVATE);
+    if !none_shared {
+        make_parent_mount_unshared(plan.rootfs)?;
+    }
     // pivot_root needs the new root to be a mount point.
     mount(
         Some(plan.rootfs),

@@ -31,6 +31,10 @@ pub struct Checked {
     pub bundle: Bundle,
     /// The compiled `linux.seccomp` filter, if the config has one.
     pub seccomp: Option<seccomp::Filter>,
+    /// The cgroup manager the `linux.cgroupsPath` check built for the
+    /// container's id (`None` without an id), so that `create` does not read
+    /// the host's mounts a second time.
+    pub cgroup: Option<Box<dyn crate::cgroups::Manager>>,
 }
 
 /// Every problem with the bundle in `dir`, one per JSON path (what `husk
@@ -126,9 +130,11 @@ fn check_data(
     for p in validate_with(&spec, &path, namespaces_known) {
         add_mapped(&parsed, &mut problems, p);
     }
+    let mut cgroup = None;
     if !problems.iter().any(|p| p.path == "linux.cgroupsPath") {
-        if let Some(p) = check_cgroups_path(&spec, id, systemd_cgroup) {
-            add_mapped(&parsed, &mut problems, p);
+        match check_cgroups_path(&spec, id, systemd_cgroup) {
+            Ok(manager) => cgroup = id.map(|_| manager),
+            Err(p) => add_mapped(&parsed, &mut problems, p),
         }
     }
     let seccomp_parsed = !parsed.touches_dropped("linux.seccomp")
@@ -157,6 +163,7 @@ fn check_data(
     Ok(Checked {
         bundle,
         seccomp: filter,
+        cgroup,
     })
 }
 
@@ -269,15 +276,18 @@ fn drop_ungrantable_capabilities(spec: &mut Spec) {
 }
 
 /// Plan the container's cgroup as `create` will (nothing is created).
-fn check_cgroups_path(spec: &Spec, id: Option<&str>, systemd: bool) -> Option<Problem> {
+fn check_cgroups_path(
+    spec: &Spec,
+    id: Option<&str>,
+    systemd: bool,
+) -> Result<Box<dyn crate::cgroups::Manager>, Problem> {
     let path = spec
         .linux()
         .as_ref()
         .and_then(|l| l.cgroups_path().as_ref())
         .map(|p| p.to_string_lossy().into_owned());
     crate::cgroups::manager(path.as_deref(), id.unwrap_or(PLACEHOLDER_ID), systemd)
-        .err()
-        .map(|e| Problem::new("linux.cgroupsPath", e.to_string()))
+        .map_err(|e| Problem::new("linux.cgroupsPath", e.to_string()))
 }
 
 impl ConfigError {
