@@ -2,7 +2,7 @@
 CARGO ?= cargo
 HUSK_RELEASE := target/release/husk
 
-.PHONY: all build release deps demo test unit integration conformance compat lint fmt fuzz bench bench-micro clients clients-cgroup2 test-cgroup2 cri-test install clean examples library-consumer test-criu podman-checkpoint
+.PHONY: all build release deps demo test unit integration conformance compat lint fmt fuzz bench bench-exe-protection bench-micro clients clients-cgroup2 test-cgroup2 cri-test install clean examples library-consumer test-criu podman-checkpoint
 
 all: build
 
@@ -12,8 +12,20 @@ deps:
 build:
 	$(CARGO) build --workspace
 
+# The release binaries are static and not position-independent: glibc and
+# libseccomp linked in, so the 3-4 runs of husk each container costs skip the
+# dynamic loader and its relocations, and map fewer pages (docs/PERFORMANCE.md
+# has what each setting buys). Built for the explicit host triple so that the
+# static flags reach only husk, never build scripts or proc macros (which
+# cannot be static), then copied to target/release/, where everything looks.
+HOST_TRIPLE = $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p')
+SECCOMP_LIBDIR = $(shell dirname "$$($(or $(CC),cc) -print-file-name=libseccomp.a)")
+RELEASE_RUSTFLAGS := -C target-feature=+crt-static -C relocation-model=static
+STATIC_ENV = RUSTFLAGS="$(RELEASE_RUSTFLAGS)" LIBSECCOMP_LINK_TYPE=static LIBSECCOMP_LIB_PATH="$(SECCOMP_LIBDIR)"
 release:
-	$(CARGO) build --release -p husk
+	$(STATIC_ENV) $(CARGO) build --release -p husk --target $(HOST_TRIPLE)
+	mkdir -p target/release
+	cp -f target/$(HOST_TRIPLE)/release/husk target/$(HOST_TRIPLE)/release/husk-docs target/release/
 
 # A real busybox container through create/start/state/delete.
 demo: deps release
@@ -64,6 +76,18 @@ fuzz:
 # Timings belong here, not in `make test`. docs/PERFORMANCE.md.
 bench: release
 	./hack/bench.sh $(HUSK_RELEASE) $(BENCH_ARGS)
+
+# What the CVE-2019-5736 protection (the sealed exec trampoline) costs: the
+# release binary against the same build without it (feature
+# bench-unprotected-exec, never shipped), lifecycle and `run`, ratios to the
+# protected one. BENCH_ARGS as for `make bench` (default -n 50).
+UNPROTECTED_DIR := target/bench/unprotected
+bench-exe-protection: release
+	$(STATIC_ENV) $(CARGO) build --release -p husk --bin husk --target $(HOST_TRIPLE) \
+	  --features bench-unprotected-exec --target-dir $(UNPROTECTED_DIR)
+	../shared/bench/runtime-bench.sh --ref husk --only a,b $(or $(BENCH_ARGS),-n 50) \
+	  --out target/bench/exe-protection.tsv husk=$(HUSK_RELEASE) \
+	  husk-unprotected=$(UNPROTECTED_DIR)/$(HOST_TRIPLE)/release/husk | tee target/bench/exe-protection.txt
 
 # criterion benchmarks of the in-process hot path (config, seccomp, mounts).
 bench-micro:
