@@ -8,7 +8,7 @@ use std::sync::Mutex;
 
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
-use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::format::{FmtSpan, Writer};
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
 
@@ -18,8 +18,16 @@ use crate::cli::{GlobalOpts, LogFormat};
 pub fn init(g: &GlobalOpts) -> Result<(), String> {
     let level = if g.debug { Level::DEBUG } else { Level::WARN };
     let format = RuncFormat(g.log_format);
+    // With --debug, each stage (the library's spans: check, cgroup, clone,
+    // init, hooks, ...) also logs how long it took when it ends.
+    let spans = if g.debug {
+        FmtSpan::CLOSE
+    } else {
+        FmtSpan::NONE
+    };
     let builder = tracing_subscriber::fmt()
         .with_max_level(level)
+        .with_span_events(spans)
         .event_format(format);
     match &g.log {
         Some(path) => {
@@ -75,12 +83,20 @@ where
 {
     fn format_event(
         &self,
-        _: &FmtContext<'_, S, N>,
+        ctx: &FmtContext<'_, S, N>,
         mut w: Writer<'_>,
         event: &Event<'_>,
     ) -> fmt::Result {
         let mut msg = Message::default();
         event.record(&mut msg);
+        // A span's close event ("close time.busy=.. time.idle=.."): name the
+        // stage, with its enclosing ones, e.g. "create/init: done, time.busy=..".
+        if let Some(rest) = msg.0.strip_prefix("close ") {
+            if let Some(scope) = ctx.event_scope() {
+                let names: Vec<&str> = scope.from_root().map(|s| s.name()).collect();
+                msg.0 = format!("{}: done, {rest}", names.join("/"));
+            }
+        }
         let level = match *event.metadata().level() {
             Level::ERROR => "error",
             Level::WARN => "warning",

@@ -292,7 +292,7 @@ impl Runtime {
 
     /// [`create`](Self::create), with the init's stdin, stdout and stderr
     /// (and so the container program's) given by `stdio`.
-    #[tracing::instrument(level = "debug", skip_all, fields(id = %opts.id))]
+    #[tracing::instrument(name = "create", level = "debug", skip_all, fields(id = %opts.id))]
     pub fn create_with_stdio(&self, opts: &CreateOptions, stdio: Stdio) -> Result<Created> {
         crate::state::validate_id(&opts.id)?;
         // Every config check runs here, before anything exists; `husk validate` runs the same.

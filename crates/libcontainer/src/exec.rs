@@ -155,7 +155,7 @@ impl Runtime {
 
     /// [`exec`](Self::exec), with the process's stdin, stdout and stderr
     /// given by `stdio` (e.g. the write end of a pipe to collect its output).
-    #[tracing::instrument(level = "debug", skip_all, fields(id = %opts.id))]
+    #[tracing::instrument(name = "exec", level = "debug", skip_all, fields(id = %opts.id))]
     pub fn exec_with_stdio(&self, opts: &ExecOptions, stdio: Stdio) -> Result<Execed> {
         // Every fd we open must land above the preserved range; with all of
         // it open, the kernel hands out nothing lower.
