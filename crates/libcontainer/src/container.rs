@@ -541,6 +541,7 @@ fn create_in(
     rootless: bool,
     systemd_cgroup: bool,
 ) -> Result<Created> {
+    let prepare = tracing::debug_span!("prepare").entered();
     let spec = &bundle.spec;
     let linux = spec.linux().as_ref();
     let namespaces = linux
@@ -653,6 +654,7 @@ fn create_in(
     };
     let (parent_end, init_end) = channel::pair().map_err(ProcessError::from)?;
 
+    drop(prepare);
     let span = tracing::debug_span!("clone").entered();
     // SAFETY: the runtime is single-threaded here, and the child ends in
     // init::run, which never returns.
@@ -843,7 +845,9 @@ fn create_in(
     state.pid_start_time = start_time(sys, pid.as_raw()).unwrap_or(0);
     state.cgroup = Some(cgroup.state());
     state.cgroup_skipped = cgroup_skipped;
-    dir.save(&state).map_err(|e| abort(e.into()))?;
+    tracing::debug_span!("save")
+        .in_scope(|| dir.save(&state))
+        .map_err(|e| abort(e.into()))?;
     crate::recovery::finished(dir);
     crate::faults::stop_at("after-state-save");
     if let Some(pid_file) = &opts.pid_file {
