@@ -357,6 +357,26 @@ mod tests {
         }
     }
 
+    // oci-spec checks this format with `regex`, which husk's build serves
+    // through regex-lite (crates/regex-lite-shim): the same answers.
+    #[test]
+    fn exec_cpu_affinity_format_is_checked() {
+        for good in ["0", "0-3", "0-1,3", "1,3-5,7"] {
+            let mut v = base();
+            v["process"]["execCPUAffinity"] = json!({"initial": good, "final": good});
+            assert!(paths(&v).is_empty(), "{good}: {:?}", paths(&v));
+        }
+        for bad in ["", "a", "1-", "-1", "1,,2", "1 2", "0-1,"] {
+            let mut v = base();
+            v["process"]["execCPUAffinity"] = json!({"initial": bad});
+            assert_eq!(
+                paths(&v),
+                vec!["process.execCPUAffinity.initial".to_string()],
+                "{bad:?}"
+            );
+        }
+    }
+
     #[test]
     fn missing_required_field_is_named() {
         let mut v = base();

@@ -1,0 +1,2 @@
+//! `regex` served by `regex-lite`: see this crate's Cargo.toml for why.
+pub use regex_lite::*;
