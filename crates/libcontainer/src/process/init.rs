@@ -634,12 +634,23 @@ pub(crate) fn exec_via(
     let prog = to_c(&program.to_string_lossy())?;
     let argv = args.iter().map(|a| to_c(a)).collect::<Result<Vec<_>>>()?;
     let envp = env.iter().map(|e| to_c(e)).collect::<Result<Vec<_>>>()?;
-    let err = super::trampoline::exec(trampoline, &prog, &argv, &envp);
-    Err(Error::Process(format!(
-        "exec: \"{}\": {}",
-        args[0],
-        err.desc().to_lowercase()
-    )))
+    use super::trampoline::ExecFailure;
+    Err(Error::Process(
+        match super::trampoline::exec(trampoline, &prog, &argv, &envp) {
+            ExecFailure::Exec(err) => {
+                format!("exec: \"{}\": {}", args[0], err.desc().to_lowercase())
+            }
+            ExecFailure::Unprotected { execveat, proc_fd } => format!(
+                "exec: \"{}\": refused to run it without the CVE-2019-5736 protection: \
+                 execveat of the sealed trampoline failed ({}) and so did execve of \
+                 /proc/self/fd ({}); the seccomp profile must allow execveat, or \
+                 execve with /proc mounted",
+                args[0],
+                execveat.desc().to_lowercase(),
+                proc_fd.desc().to_lowercase()
+            ),
+        },
+    ))
 }
 
 /// The state hooks see while the container is being created.

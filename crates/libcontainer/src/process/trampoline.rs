@@ -76,43 +76,71 @@ pub fn prepare() -> nix::Result<Option<OwnedFd>> {
     Ok(None)
 }
 
+/// Why the program could not be exec'd.
+#[derive(Debug)]
+pub enum ExecFailure {
+    /// The exec failed (the program, or the trampoline, could not be run).
+    Exec(nix::Error),
+    /// Neither way into the sealed trampoline worked; executing the program
+    /// directly would let it reach the husk binary, so husk does not.
+    Unprotected {
+        /// What `execveat` of the memfd said.
+        execveat: nix::Error,
+        /// What `execve` of `/proc/self/fd/N` said.
+        proc_fd: nix::Error,
+    },
+}
+
 /// Exec `program` with `argv` and `envp` through the trampoline when there is
 /// one. Returns only on failure.
+///
+/// The trampoline is reached with `execveat(fd, "", AT_EMPTY_PATH)`; where
+/// that is refused (a seccomp profile that allows `execve` but not
+/// `execveat`, or a kernel without it), with `execve("/proc/self/fd/N")`,
+/// which the kernel resolves to the same sealed memfd. If both fail the
+/// program is not run: a plain `execve` from the init, a clone of husk,
+/// would hand `/proc/self/exe` (the host binary) to the container.
 pub fn exec(
     trampoline: Option<&OwnedFd>,
     program: &CStr,
     argv: &[CString],
     envp: &[CString],
-) -> nix::Error {
-    if let Some(fd) = trampoline {
-        let mut targv: Vec<*const libc::c_char> = Vec::with_capacity(argv.len() + 3);
-        targv.push(c"husk-exec".as_ptr());
-        targv.push(program.as_ptr());
-        targv.extend(argv.iter().map(|a| a.as_ptr()));
-        targv.push(std::ptr::null());
-        let mut tenv: Vec<*const libc::c_char> = envp.iter().map(|e| e.as_ptr()).collect();
-        tenv.push(std::ptr::null());
-        // SAFETY: NUL-terminated arrays of pointers into live CStrings.
-        unsafe {
-            libc::syscall(
-                libc::SYS_execveat,
-                fd.as_raw_fd(),
-                c"".as_ptr(),
-                targv.as_ptr(),
-                tenv.as_ptr(),
-                libc::AT_EMPTY_PATH,
-            )
-        };
-        let err = nix::Error::last();
-        // A seccomp profile that forbids execveat (or a kernel without it)
-        // leaves the plain exec; anything else is a real error.
-        if !matches!(
-            err,
-            nix::Error::EPERM | nix::Error::ENOSYS | nix::Error::EACCES
-        ) {
-            return err;
-        }
-        tracing::debug!("trampoline exec refused ({err}); executing the program directly");
+) -> ExecFailure {
+    let Some(fd) = trampoline else {
+        return ExecFailure::Exec(nix::unistd::execve(program, argv, envp).unwrap_err());
+    };
+    let mut targv: Vec<*const libc::c_char> = Vec::with_capacity(argv.len() + 3);
+    targv.push(c"husk-exec".as_ptr());
+    targv.push(program.as_ptr());
+    targv.extend(argv.iter().map(|a| a.as_ptr()));
+    targv.push(std::ptr::null());
+    let mut tenv: Vec<*const libc::c_char> = envp.iter().map(|e| e.as_ptr()).collect();
+    tenv.push(std::ptr::null());
+    // SAFETY: NUL-terminated arrays of pointers into live CStrings.
+    unsafe {
+        libc::syscall(
+            libc::SYS_execveat,
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            targv.as_ptr(),
+            tenv.as_ptr(),
+            libc::AT_EMPTY_PATH,
+        )
+    };
+    let execveat = nix::Error::last();
+    if !matches!(
+        execveat,
+        nix::Error::EPERM | nix::Error::ENOSYS | nix::Error::EACCES
+    ) {
+        return ExecFailure::Exec(execveat);
     }
-    nix::unistd::execve(program, argv, envp).unwrap_err()
+    let Ok(path) = CString::new(format!("/proc/self/fd/{}", fd.as_raw_fd())) else {
+        return ExecFailure::Exec(nix::Error::EINVAL);
+    };
+    // SAFETY: as above; the path is a live CString.
+    unsafe { libc::execve(path.as_ptr(), targv.as_ptr(), tenv.as_ptr()) };
+    ExecFailure::Unprotected {
+        execveat,
+        proc_fd: nix::Error::last(),
+    }
 }
