@@ -1037,6 +1037,19 @@ fn is_plain_id(id: &str) -> bool {
     !id.is_empty() && id != "." && id != ".." && !id.contains('/') && !id.contains('\0')
 }
 
+/// Removes these (empty) directories, in order, when dropped, also when the
+/// test fails: for cgroups a test makes on the host itself. Declare it after
+/// the [`Sandbox`], so that it runs before the sandbox's leak check.
+pub struct RemoveDirs(pub Vec<PathBuf>);
+
+impl Drop for RemoveDirs {
+    fn drop(&mut self) {
+        for dir in &self.0 {
+            let _ = fs::remove_dir(dir);
+        }
+    }
+}
+
 /// Polls `f` every 20ms until it returns true or `timeout` passes.
 pub fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + timeout;

@@ -284,14 +284,15 @@ fn delete_keeps_a_cgroup_it_did_not_create() {
         PathBuf::from(format!("/sys/fs/cgroup/pids/{name}"))
     };
     fs::create_dir(&pre).unwrap();
+    // Our own cleanup, also on failure (before the sandbox's leak check,
+    // which would report the pre-made cgroup).
+    let _pre = RemoveDirs(vec![pre.clone()]);
     b.linux()["cgroupsPath"] = json!(format!("/{name}"));
     sb.create(&id, &b).ok();
     sb.start(&id).ok();
     sb.wait_status(&id, "stopped", T);
     sb.delete(&id).ok();
     let kept = pre.is_dir();
-    // Our own cleanup: the guard would report the pre-made cgroup as a leak.
-    let _ = fs::remove_dir(&pre);
     assert!(
         kept,
         "{} was created before the container and deleted with it",

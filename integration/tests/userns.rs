@@ -534,14 +534,7 @@ fn rootless_sys_fs_cgroup_is_read_only_when_not_owned() {
     // A cgroup the user owns on the host (as a delegated one would be).
     let owned = cgroup2_root().join(format!("husk-it-cve-{}", std::process::id()));
     std::fs::create_dir(&owned).unwrap();
-    struct Rm(std::path::PathBuf);
-    impl Drop for Rm {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir(self.0.join("sub"));
-            let _ = std::fs::remove_dir(&self.0);
-        }
-    }
-    let _rm = Rm(owned.clone());
+    let _rm = RemoveDirs(vec![owned.join("sub"), owned.clone()]);
     std::os::unix::fs::chown(&owned, Some(u.uid), Some(u.gid)).unwrap();
     let inside = owned.strip_prefix("/").unwrap().display().to_string();
     let bundle = rootless_bundle(&sb, &u, &xdg, |c| {
@@ -620,16 +613,8 @@ fn rootless_delegated_cgroup_is_used() {
     // its children, husk itself in a leaf of it (moving a process needs write
     // access to the common ancestor's cgroup.procs).
     let deleg = Path::new("/sys/fs/cgroup").join(format!("husk-it-deleg-{}", std::process::id()));
-    struct Rm(std::path::PathBuf);
-    impl Drop for Rm {
-        fn drop(&mut self) {
-            for d in ["ctr", "runner", ""] {
-                let _ = std::fs::remove_dir(self.0.join(d));
-            }
-        }
-    }
     std::fs::create_dir(&deleg).unwrap();
-    let _rm = Rm(deleg.clone());
+    let _rm = RemoveDirs(vec![deleg.join("ctr"), deleg.join("runner"), deleg.clone()]);
     std::fs::create_dir(deleg.join("runner")).unwrap();
     std::fs::write(deleg.join("cgroup.subtree_control"), "+pids").unwrap();
     for f in [
