@@ -1388,5 +1388,48 @@ pub fn recv_with_fds(conn: &std::os::unix::net::UnixStream) -> (Vec<u8>, Vec<i32
     (buf, fds)
 }
 
+/// Accepts one connection on `listener` and returns the descriptor it
+/// carried (SCM_RIGHTS), e.g. a pty master sent to a `--console-socket`.
+pub fn receive_fd(listener: &std::os::unix::net::UnixListener) -> File {
+    let (conn, _) = listener.accept().unwrap();
+    let (_, fds) = recv_with_fds(&conn);
+    let fd = *fds
+        .first()
+        .expect("no descriptor was sent over the console socket");
+    // SAFETY: the descriptor was just received and is ours alone.
+    unsafe { <File as std::os::unix::io::FromRawFd>::from_raw_fd(fd) }
+}
+
+/// Makes reads from `fd` return at once when there is nothing to read.
+pub fn set_nonblocking(fd: RawFd) {
+    // SAFETY: plain fcntl on a descriptor the caller owns.
+    unsafe {
+        libc::fcntl(
+            fd,
+            libc::F_SETFL,
+            libc::fcntl(fd, libc::F_GETFL) | libc::O_NONBLOCK,
+        )
+    };
+}
+
+/// What `master` yields until `needle` appears or `timeout` passes.
+pub fn read_until(master: &File, needle: &str, timeout: Duration) -> String {
+    let fd = master.as_raw_fd();
+    set_nonblocking(fd);
+    let deadline = Instant::now() + timeout;
+    let mut out = Vec::new();
+    while Instant::now() < deadline && !String::from_utf8_lossy(&out).contains(needle) {
+        let mut buf = [0u8; 1024];
+        // SAFETY: read into a local buffer of the given length.
+        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+        if n > 0 {
+            out.extend_from_slice(&buf[..n as usize]);
+        } else {
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// A named change to a default bundle, for [`Sandbox::configs_create_accepts`].
 pub type ConfigCase = (&'static str, fn(&mut Bundle));

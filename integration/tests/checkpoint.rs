@@ -5,8 +5,8 @@
 //! with `HUSK_REQUIRE_CRIU=1` (`make test-criu`, in the cgroup v2 VM) such a
 //! skip is a failure instead. The error-path tests need no working CRIU.
 
-use std::fs::{self, File};
-use std::os::fd::{AsRawFd, FromRawFd};
+use std::fs;
+use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -77,15 +77,8 @@ fn with_pipes(sb: &Sandbox, args: &[&std::ffi::OsStr]) -> Result<(), String> {
         std::thread::sleep(Duration::from_millis(20));
     };
     let mut err = child.stderr.take().unwrap();
-    let fd = err.as_raw_fd();
-    // SAFETY: fcntl on a descriptor we own; the container may hold the write end.
-    unsafe {
-        libc::fcntl(
-            fd,
-            libc::F_SETFL,
-            libc::fcntl(fd, libc::F_GETFL) | libc::O_NONBLOCK,
-        )
-    };
+    // Non-blocking: the container may hold the write end.
+    set_nonblocking(err.as_raw_fd());
     let mut text = String::new();
     let _ = err.read_to_string(&mut text);
     std::mem::forget(err);
@@ -483,42 +476,6 @@ fn checkpoint_of_a_created_container_is_refused() {
     let out = checkpoint(&sb, &id, &sb.dir.join("img"), &[]).err();
     assert!(out.stderr.contains("not running"), "{out}");
     sb.delete_force(&id).ok();
-}
-
-/// Accepts one connection and returns the descriptor it carried.
-fn receive_fd(listener: &UnixListener) -> File {
-    let (conn, _) = listener.accept().unwrap();
-    let (_, fds) = recv_with_fds(&conn);
-    let fd = *fds
-        .first()
-        .expect("no descriptor sent over the console socket");
-    // SAFETY: the descriptor was just received and is ours alone.
-    unsafe { File::from_raw_fd(fd) }
-}
-
-/// What `master` yields until `needle` appears or `timeout` passes.
-fn read_until(master: &File, needle: &str, timeout: Duration) -> String {
-    let fd = master.as_raw_fd();
-    // SAFETY: plain fcntl/read on a descriptor we own.
-    unsafe {
-        libc::fcntl(
-            fd,
-            libc::F_SETFL,
-            libc::fcntl(fd, libc::F_GETFL) | libc::O_NONBLOCK,
-        )
-    };
-    let deadline = Instant::now() + timeout;
-    let mut out = Vec::new();
-    while Instant::now() < deadline && !String::from_utf8_lossy(&out).contains(needle) {
-        let mut buf = [0u8; 1024];
-        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
-        if n > 0 {
-            out.extend_from_slice(&buf[..n as usize]);
-        } else {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// runc's init reopens stdio that is the host's /dev/null as the

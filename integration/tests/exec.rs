@@ -7,9 +7,8 @@
 
 use integration::*;
 use serde_json::json;
-use std::fs::{self, File};
+use std::fs;
 use std::io::{BufRead, BufReader};
-use std::os::unix::io::{AsRawFd, FromRawFd};
 use std::os::unix::net::UnixListener;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -810,41 +809,6 @@ fn lsm_flags_are_refused() {
         &["true"],
     )
     .err();
-}
-
-/// Accepts one connection and returns the descriptor it carried (SCM_RIGHTS).
-fn receive_fd(listener: &UnixListener) -> File {
-    let (conn, _) = listener.accept().unwrap();
-    let (_, fds) = recv_with_fds(&conn);
-    let fd = *fds
-        .first()
-        .expect("no descriptor was sent over the console socket");
-    // SAFETY: the descriptor was just received and is ours alone.
-    unsafe { File::from_raw_fd(fd) }
-}
-
-/// What `master` yields until `needle` appears or `timeout` passes.
-fn read_until(master: &File, needle: &str, timeout: Duration) -> String {
-    let fd = master.as_raw_fd();
-    unsafe {
-        libc::fcntl(
-            fd,
-            libc::F_SETFL,
-            libc::fcntl(fd, libc::F_GETFL) | libc::O_NONBLOCK,
-        )
-    };
-    let deadline = Instant::now() + timeout;
-    let mut out = Vec::new();
-    while Instant::now() < deadline && !String::from_utf8_lossy(&out).contains(needle) {
-        let mut buf = [0u8; 1024];
-        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
-        if n > 0 {
-            out.extend_from_slice(&buf[..n as usize]);
-        } else {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// runc: a container created with `--no-new-keyring` keeps the caller's
