@@ -508,38 +508,39 @@ fn events_report_oom() {
     let shared = sb.shared_dir(&mut b);
     // No swap to fall back on: the limit covers memory+swap.
     b.linux()["resources"]["memory"] = json!({"limit": 16777216, "swap": 16777216});
+    // An OOM kill every 0.2 s until the test has seen one reported: however
+    // late `events` starts watching (a slow, emulated VM), a later one reaches it.
     let script = format!(
-        "{}; dd if=/dev/zero of=/dev/null bs=64M count=1; touch {s}/done; sleep 1000",
-        wait_file_sh(&shared.join("go")),
+        "while [ ! -e {s}/stop ]; do dd if=/dev/zero of=/dev/null bs=64M count=1; sleep 0.2; done; \
+         sleep 1000",
         s = shared.display()
     );
     b.set_args(&["sh", "-c", &script]);
     let (id, _) = sb.create_ok(&b);
     sb.start(&id).ok();
-    let out = thread::scope(|s| {
+    let events_out = sb.dir.join("events.out");
+    let oom = json!({"type": "oom", "id": id});
+    let saw_oom = || {
+        read(&events_out)
+            .lines()
+            .any(|l| serde_json::from_str::<Value>(l).ok().as_ref() == Some(&oom))
+    };
+    let (seen, out) = thread::scope(|s| {
         let events = s.spawn(|| {
             sb.cmd(&["events", "--interval", "60s", &id])
-                .timeout(Duration::from_secs(30))
+                .fd(1, fs::File::create(&events_out).unwrap())
+                .timeout(Duration::from_secs(90))
                 .run()
         });
-        // Let `events` register for OOM notifications first.
-        thread::sleep(Duration::from_millis(800));
-        fs::write(shared.join("go"), "").unwrap();
-        wait_for_file(&shared.join("done"), T);
-        thread::sleep(Duration::from_millis(200));
+        let seen = wait_until(Duration::from_secs(60), saw_oom);
+        fs::write(shared.join("stop"), "").unwrap();
         sb.kill(&id, "KILL").ok();
         sb.wait_status(&id, "stopped", T);
         sb.delete(&id).ok();
-        events.join().unwrap()
+        (seen, events.join().unwrap())
     });
-    let out = out.ok();
-    let oom = json!({"type": "oom", "id": id});
-    assert!(
-        out.lines()
-            .iter()
-            .any(|l| serde_json::from_str::<Value>(l).ok().as_ref() == Some(&oom)),
-        "no oom event: {out}"
-    );
+    out.ok();
+    assert!(seen, "no oom event: {}", read(&events_out));
 }
 
 // ---------------------------------------------------------------------------
